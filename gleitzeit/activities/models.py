@@ -1,0 +1,61 @@
+"""Input and result models of the task activities (one input model, one result model per family).
+
+The DAG workflow sends every task as a ``TaskInput`` with its parameters already resolved; the
+activity returns its family's result model, which the workflow stores as a plain dict so later
+references (``${task.response}``) can walk it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+__all__ = ["EmbedResult", "LlmResult", "PythonResult", "TaskInput"]
+
+
+class TaskInput(BaseModel):
+    workflow_id: str = ""
+    run_id: str = ""
+    task_id: str
+    method: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    # Directory of the workflow file: relative file_path/image_path/file resolve against it first.
+    base_dir: str | None = None
+    # Seconds for one attempt (the start-to-close timeout the workflow set), for inner deadlines.
+    timeout: float | None = None
+
+
+class LlmResult(BaseModel):
+    response: str
+    model: str
+    tokens_used: int = 0  # eval_count: tokens generated
+    prompt_tokens: int = 0  # prompt_eval_count
+    done_reason: str | None = None
+    total_duration: int | None = None  # nanoseconds, as Ollama reports them
+    load_duration: int | None = None
+    prompt_eval_duration: int | None = None
+    eval_duration: int | None = None
+    # With format=json or a JSON schema: the response parsed.
+    parsed: Any = None
+    images_analyzed: list[str] | None = None
+
+
+class EmbedResult(BaseModel):
+    embeddings: list[list[float]]
+    model: str
+    prompt_tokens: int = 0
+    total_duration: int | None = None
+
+    @property
+    def embedding(self) -> list[float]:
+        return self.embeddings[0] if self.embeddings else []
+
+
+class PythonResult(BaseModel):
+    result: Any = None  # the script's JSON output
+    output: str = ""  # stdout (what was not the result), truncated
+    error: str | None = None  # stderr tail
+    exit_code: int = 0
+    executor: str = "local"  # "docker" | "local"
+    duration: float = 0.0  # seconds

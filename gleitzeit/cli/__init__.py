@@ -1,0 +1,45 @@
+"""`gleitzeit` command line: validate, run, worker, dev, llm serve, ...
+
+Each sub-command lives in a module named for it and registers itself on ``app``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from gleitzeit.cli.app import app
+from gleitzeit.core.errors import GleitzeitError
+
+# Sub-command modules register themselves on import.
+from gleitzeit.cli import validate as _validate  # noqa: F401,E402  isort: skip
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console entry point.
+
+    Exits through ``os._exit`` after flushing: a process that ran a Temporal worker can crash in
+    interpreter teardown (SDK issue #300), which must not turn a finished command into exit 134.
+    """
+    try:
+        result = app(standalone_mode=False)
+        rc = result if isinstance(result, int) else 0
+    except click.exceptions.Exit as exc:
+        rc = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        rc = exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+        rc = 130
+    except GleitzeitError as exc:
+        # Our errors are written for people: no traceback.
+        print(f"error: {exc}", file=sys.stderr)
+        rc = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(rc)

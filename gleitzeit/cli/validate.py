@@ -1,0 +1,1 @@
+"""`gleitzeit validate FILE...` (implemented with the workflow format, issue 2)."""

@@ -1,0 +1,105 @@
+"""One Settings object for every part of Gleitzeit.
+
+Every field can be set from the environment with the ``GLEITZEIT_`` prefix
+(``GLEITZEIT_TEMPORAL_ADDRESS=host:7233``); the LLM server address is read from ``OLLAMA_HOST``
+as Ollama itself spells it (``GLEITZEIT_OLLAMA_HOST`` works too).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "DEFAULT_LLM_TIMEOUT",
+    "DEFAULT_MAX_PARALLEL",
+    "DEFAULT_OLLAMA_HOST",
+    "DEFAULT_TASK_QUEUE",
+    "DEFAULT_TEMPORAL_ADDRESS",
+    "ExecutorKind",
+    "Settings",
+    "get_settings",
+]
+
+DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
+DEFAULT_NAMESPACE = "default"
+DEFAULT_TASK_QUEUE = "gleitzeit"
+DEFAULT_OLLAMA_HOST = "http://localhost:11434"
+DEFAULT_UI_PORT = 8233
+DEFAULT_API_PORT = 8000
+# Well under Temporal's 2,000 pending activities per workflow (FACTS.md).
+DEFAULT_MAX_PARALLEL = 50
+MAX_PARALLEL_LIMIT = 1000
+DEFAULT_LLM_TIMEOUT = 300.0
+DEFAULT_SCRIPT_TIMEOUT = 60.0
+# Temporal errors out at 2 MiB per payload; refuse results well before that.
+DEFAULT_MAX_RESULT_BYTES = 1_500_000
+DEFAULT_SANDBOX_IMAGE = "gleitzeit-sandbox:latest"
+
+ExecutorKind = Literal["auto", "docker", "local"]
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Construct directly to override, or rely on the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="GLEITZEIT_", extra="ignore", populate_by_name=True)
+
+    # Temporal
+    temporal_address: str = DEFAULT_TEMPORAL_ADDRESS
+    namespace: str = DEFAULT_NAMESPACE
+    task_queue: str = DEFAULT_TASK_QUEUE
+    auto_start_temporal: bool = Field(
+        default=True, description="start the embedded dev server when nothing answers (local addresses only)"
+    )
+    ui_port: int = DEFAULT_UI_PORT
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("gleitzeit")))
+
+    # LLM server (Ollama API)
+    ollama_host: str = Field(
+        default=DEFAULT_OLLAMA_HOST,
+        validation_alias=AliasChoices("OLLAMA_HOST", "GLEITZEIT_OLLAMA_HOST", "ollama_host"),
+    )
+    auto_start_llm: bool = Field(
+        default=True, description="start the embedded LLM server when nothing answers at OLLAMA_HOST"
+    )
+    llm_timeout: float = DEFAULT_LLM_TIMEOUT
+    default_model: str = "smollm2:135m"
+
+    # Python scripts
+    executor: ExecutorKind = "auto"
+    sandbox_image: str = DEFAULT_SANDBOX_IMAGE
+    script_timeout: float = DEFAULT_SCRIPT_TIMEOUT
+
+    # Engine limits
+    max_parallel: int = Field(default=DEFAULT_MAX_PARALLEL, ge=1, le=MAX_PARALLEL_LIMIT)
+    max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES
+
+    # REST API
+    api_host: str = "127.0.0.1"
+    api_port: int = DEFAULT_API_PORT
+    api_token: str | None = None
+    file_roots: list[Path] = Field(default_factory=list)
+
+    @field_validator("ollama_host")
+    @classmethod
+    def _normalise_ollama_host(cls, value: str) -> str:
+        # Ollama accepts "host:port" without a scheme; so do we.
+        value = value.strip().rstrip("/")
+        if "://" not in value:
+            value = "http://" + value
+        return value
+
+    @property
+    def dev_server_db(self) -> Path:
+        return self.data_dir / "temporal.db"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, read once per process."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Core public types: the exception tree and the result models."""

@@ -1,0 +1,99 @@
+"""Public result models of the Gleitzeit client surface: Task, TaskResult, WorkflowExecution."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+__all__ = ["Task", "TaskResult", "TaskStatus", "WorkflowExecution", "WorkflowStatus"]
+
+
+class TaskStatus(str, Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class WorkflowStatus(str, Enum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TERMINATED = "terminated"
+    TIMED_OUT = "timed_out"
+    CONTINUED_AS_NEW = "continued_as_new"
+
+
+class Task(BaseModel):
+    """A task as users write it (the YAML task shape), for ``execute_task``."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+    id: str | None = None
+    name: str | None = None
+    method: str
+    protocol: str | None = None
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, validation_alias=AliasChoices("parameters", "params")
+    )
+    dependencies: list[str] = Field(default_factory=list)
+    priority: str | int | None = None
+    timeout: float | None = None
+    retry: dict[str, Any] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.parameters
+
+
+class TaskResult(BaseModel):
+    """What one task produced. ``result`` is the method's result dict."""
+
+    task_id: str
+    status: TaskStatus = TaskStatus.COMPLETED
+    result: Any = None
+    error: str | None = None
+    attempts: int = 0
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+
+    @property
+    def response(self) -> Any:
+        """The LLM text (``result['response']``) or, for scripts, the script's JSON output."""
+        if isinstance(self.result, dict):
+            for key in ("response", "result", "embeddings"):
+                if key in self.result:
+                    return self.result[key]
+        return self.result
+
+    @property
+    def success(self) -> bool:
+        return self.status == TaskStatus.COMPLETED
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at and self.completed_at:
+            return (self.completed_at - self.started_at).total_seconds()
+        return None
+
+
+class WorkflowExecution(BaseModel):
+    """One run of a workflow as the client reports it."""
+
+    workflow_id: str
+    run_id: str | None = None
+    name: str | None = None
+    status: WorkflowStatus = WorkflowStatus.RUNNING
+    results: dict[str, TaskResult] = Field(default_factory=dict)
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    web_url: str | None = None

@@ -1,0 +1,1 @@
+"""The workflow format: load YAML/dicts into validated models, resolve references between tasks."""

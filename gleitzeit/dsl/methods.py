@@ -1,0 +1,65 @@
+"""The registry of task methods: names, aliases, the activity that runs each, and its defaults.
+
+Parameter schemas per method live here too (used by validation); the workflow only needs the
+activity name, result fields and the default timeouts and retries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["METHODS", "MethodInfo", "canonical_method", "method_info"]
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    name: str  # canonical, e.g. "llm/chat"
+    aliases: tuple[str, ...]
+    family: str  # "llm" | "python"
+    activity: str  # activity name registered on the worker
+    result_fields: tuple[str, ...]  # first-level keys of the task's result
+    primary_field: str  # what ${task} and ${task.result} mean when the result has no 'result' key
+    default_timeout: float  # seconds for one attempt when the task gives none
+    heartbeat_timeout: float  # a dead worker is noticed after this long
+    default_max_attempts: int
+
+
+_LLM_TEXT_FIELDS = (
+    "response", "model", "tokens_used", "prompt_tokens", "done_reason",
+    "total_duration", "load_duration", "prompt_eval_duration", "eval_duration", "parsed", "result",
+)
+
+METHODS: dict[str, MethodInfo] = {
+    m.name: m
+    for m in (
+        MethodInfo("llm/chat", ("chat",), "llm", "llm.chat", _LLM_TEXT_FIELDS, "response", 300.0, 30.0, 3),
+        MethodInfo("llm/generate", ("llm/complete", "generate", "complete"), "llm", "llm.generate",
+                   _LLM_TEXT_FIELDS, "response", 300.0, 30.0, 3),
+        MethodInfo("llm/vision", ("vision",), "llm", "llm.vision", _LLM_TEXT_FIELDS + ("images_analyzed",),
+                   "response", 300.0, 30.0, 3),
+        MethodInfo("llm/embed", ("llm/embeddings", "embed", "embeddings"), "llm", "llm.embed",
+                   ("embeddings", "embedding", "model", "prompt_tokens", "total_duration", "result"),
+                   "embeddings", 120.0, 30.0, 3),
+        MethodInfo("python/execute", ("python",), "python", "python.execute",
+                   ("result", "output", "error", "exit_code", "executor", "duration"), "result", 60.0, 15.0, 3),
+    )
+}
+
+_ALIASES: dict[str, str] = {alias: m.name for m in METHODS.values() for alias in (m.name, *m.aliases)}
+
+
+def canonical_method(name: str, protocol: str | None = None) -> str | None:
+    """The canonical method for a name as written (``llm/complete`` -> ``llm/generate``), or None.
+
+    A bare method (``chat``) is qualified by ``protocol`` (``llm/v1``) the way the original accepted it.
+    """
+    if name in _ALIASES:
+        if "/" not in name and protocol:
+            qualified = f"{protocol.split('/')[0]}/{name}"
+            return _ALIASES.get(qualified, _ALIASES[name])
+        return _ALIASES[name]
+    return None
+
+
+def method_info(name: str) -> MethodInfo:
+    return METHODS[name]

@@ -1,0 +1,5 @@
+"""Test configuration. Fixtures live in tests/fixtures/, one module per component."""
+
+pytest_plugins = [
+    "tests.fixtures.temporal",
+]
