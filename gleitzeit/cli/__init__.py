@@ -15,6 +15,10 @@ from gleitzeit.core.errors import GleitzeitError
 
 # Sub-command modules register themselves on import.
 from gleitzeit.cli import validate as _validate  # noqa: F401,E402  isort: skip
+from gleitzeit.cli import llm as _llm  # noqa: F401,E402  isort: skip
+from gleitzeit.cli import run as _run  # noqa: F401,E402  isort: skip
+from gleitzeit.cli import worker as _worker  # noqa: F401,E402  isort: skip
+from gleitzeit.cli import dev as _dev  # noqa: F401,E402  isort: skip
 
 __all__ = ["app", "main"]
 

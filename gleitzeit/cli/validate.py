@@ -1,1 +1,105 @@
-"""`gleitzeit validate FILE...` (implemented with the workflow format, issue 2)."""
+"""`gleitzeit validate FILE...`: check workflow files without running them.
+
+Prints each problem as ``FILE:LINE:COL: task 'x', key 'y': message (hint: ...)`` (coloured on a
+terminal), or with ``--json`` one JSON list with an object per file:
+``{"file", "valid", "tasks", "problems": [problem dicts]}``. Exit status: 0 when every file is valid,
+1 when any is invalid, 2 when a file does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from gleitzeit.cli.app import app
+from gleitzeit.core.errors import Problem, ValidationError
+from gleitzeit.dsl.inputs import bind_inputs
+from gleitzeit.dsl.loader import load_workflow
+
+__all__ = ["format_problem", "validate"]
+
+
+def format_problem(p: Problem, *, markup: bool = False) -> str:
+    """``FILE:LINE:COL: task 'x', key 'y': message (hint: ...)``; with rich markup when asked."""
+    where = p.location()
+    about = ", ".join(
+        part for part in (f"task '{p.task}'" if p.task else "", f"key '{p.key}'" if p.key else "") if part
+    )
+    if not markup:
+        text = f"{where}: " + (f"{about}: " if about else "") + p.message
+        return text + (f" (hint: {p.hint})" if p.hint else "")
+    text = f"[bold]{escape(where)}[/]: " + (f"[cyan]{escape(about)}[/]: " if about else "")
+    text += f"[red]{escape(p.message)}[/]"
+    return text + (f" [dim](hint: {escape(p.hint)})[/]" if p.hint else "")
+
+
+def _parse_inputs(pairs: list[str]) -> dict[str, str]:
+    given: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"expected key=value, got {pair!r}", param_hint="'-i'")
+        given[key.strip()] = value
+    return given
+
+
+@app.command()
+def validate(
+    files: list[Path] = typer.Argument(..., help="Workflow files (YAML) to check.", show_default=False),
+    as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON (for machines)."),
+    inputs: list[str] = typer.Option(
+        [], "--input", "-i", help="key=value: also check that these inputs bind (repeatable)."
+    ),
+) -> None:
+    """Check workflow files: YAML, keys, methods, parameters, references, dependencies, cycles."""
+    given = _parse_inputs(inputs)
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        for f in missing:
+            what = "is a directory, not a workflow file" if f.is_dir() else "does not exist"
+            typer.echo(f"error: {f} {what}", err=True)
+        raise typer.Exit(2)
+    console = Console(highlight=False, soft_wrap=True)
+    colour = console.is_terminal and not as_json and "NO_COLOR" not in os.environ
+    report = []
+    any_invalid = False
+    for f in files:
+        problems: list[Problem] = []
+        n_tasks = 0
+        try:
+            spec = load_workflow(f)
+            n_tasks = len(spec.tasks)
+            if given:
+                bind_inputs(spec, given)
+        except ValidationError as exc:
+            problems = exc.problems
+        any_invalid = any_invalid or bool(problems)
+        report.append(
+            {
+                "file": str(f),
+                "valid": not problems,
+                "tasks": n_tasks,
+                "problems": [p.to_dict() for p in problems],
+            }
+        )
+        if as_json:
+            continue
+        for p in problems:
+            if colour:
+                console.print(format_problem(p, markup=True))
+            else:
+                typer.echo(format_problem(p))
+        if not problems:
+            ok = f"{f}: ok ({n_tasks} task{'s' if n_tasks != 1 else ''})" if n_tasks else f"{f}: ok (batch)"
+            console.print(f"[green]{escape(ok)}[/]") if colour else typer.echo(ok)
+        else:
+            summary = f"{f}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"
+            console.print(f"[bold red]{escape(summary)}[/]") if colour else typer.echo(summary)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    raise typer.Exit(1 if any_invalid else 0)

@@ -114,9 +114,7 @@ class ValidationError(GleitzeitError, ValueError):
             if len(self.problems) == 1:
                 message = str(self.problems[0])
             else:
-                message = f"{len(self.problems)} problems:\n" + "\n".join(
-                    f"  - {p}" for p in self.problems
-                )
+                message = f"{len(self.problems)} problems:\n" + "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(message)
 
 
@@ -217,8 +215,14 @@ class WorkflowCancelledError(WorkflowExecutionError):
 class TimeoutError(GleitzeitError, builtins.TimeoutError):  # noqa: A001 - the seed's public name
     """An operation or a whole workflow ran out of time."""
 
-    def __init__(self, message: str, *, task_id: str | None = None, workflow_id: str | None = None,
-                 partial_results: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        task_id: str | None = None,
+        workflow_id: str | None = None,
+        partial_results: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.task_id = task_id
         self.workflow_id = workflow_id
@@ -241,4 +245,3 @@ class APIError(GleitzeitError):
 # Problems are hashable value objects; keep a helper for sorting them in reports.
 def sort_problems(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.file or "", p.line or 0, p.column or 0, p.message))
-

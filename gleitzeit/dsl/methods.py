@@ -25,23 +25,67 @@ class MethodInfo:
 
 
 _LLM_TEXT_FIELDS = (
-    "response", "model", "tokens_used", "prompt_tokens", "done_reason",
-    "total_duration", "load_duration", "prompt_eval_duration", "eval_duration", "parsed", "result",
+    "response",
+    "model",
+    "tokens_used",
+    "prompt_tokens",
+    "done_reason",
+    "total_duration",
+    "load_duration",
+    "prompt_eval_duration",
+    "eval_duration",
+    "parsed",
+    "result",
 )
 
 METHODS: dict[str, MethodInfo] = {
     m.name: m
     for m in (
         MethodInfo("llm/chat", ("chat",), "llm", "llm.chat", _LLM_TEXT_FIELDS, "response", 300.0, 30.0, 3),
-        MethodInfo("llm/generate", ("llm/complete", "generate", "complete"), "llm", "llm.generate",
-                   _LLM_TEXT_FIELDS, "response", 300.0, 30.0, 3),
-        MethodInfo("llm/vision", ("vision",), "llm", "llm.vision", _LLM_TEXT_FIELDS + ("images_analyzed",),
-                   "response", 300.0, 30.0, 3),
-        MethodInfo("llm/embed", ("llm/embeddings", "embed", "embeddings"), "llm", "llm.embed",
-                   ("embeddings", "embedding", "model", "prompt_tokens", "total_duration", "result"),
-                   "embeddings", 120.0, 30.0, 3),
-        MethodInfo("python/execute", ("python",), "python", "python.execute",
-                   ("result", "output", "error", "exit_code", "executor", "duration"), "result", 60.0, 15.0, 3),
+        MethodInfo(
+            "llm/generate",
+            ("llm/complete", "generate", "complete"),
+            "llm",
+            "llm.generate",
+            _LLM_TEXT_FIELDS,
+            "response",
+            300.0,
+            30.0,
+            3,
+        ),
+        MethodInfo(
+            "llm/vision",
+            ("vision",),
+            "llm",
+            "llm.vision",
+            _LLM_TEXT_FIELDS + ("images_analyzed",),
+            "response",
+            300.0,
+            30.0,
+            3,
+        ),
+        MethodInfo(
+            "llm/embed",
+            ("llm/embeddings", "embed", "embeddings"),
+            "llm",
+            "llm.embed",
+            ("embeddings", "embedding", "model", "prompt_tokens", "total_duration", "result"),
+            "embeddings",
+            120.0,
+            30.0,
+            3,
+        ),
+        MethodInfo(
+            "python/execute",
+            ("python",),
+            "python",
+            "python.execute",
+            ("result", "output", "error", "exit_code", "executor", "duration"),
+            "result",
+            60.0,
+            15.0,
+            3,
+        ),
     )
 }
 

@@ -55,6 +55,7 @@ class InputSpec(_Frozen):
     default: Any = None
     required: bool = False
     description: str | None = None
+    line: int | None = None  # where the input is declared, for "missing input" messages at run time
 
 
 class TaskSpec(_Frozen):

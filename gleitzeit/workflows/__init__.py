@@ -1,1 +1,8 @@
-"""workflows"""
+"""The generic workflows. Deterministic code only: no I/O, clock, randomness or set iteration."""
+
+from gleitzeit.workflows.dag import DagWorkflow
+
+# Every workflow class a worker registers.
+WORKFLOWS: tuple[type, ...] = (DagWorkflow,)
+
+__all__ = ["WORKFLOWS", "DagWorkflow"]

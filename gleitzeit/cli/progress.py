@@ -1,0 +1,112 @@
+"""Live progress of a run: a rich progress bar and task table on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from temporalio.client import WorkflowHandle
+
+from gleitzeit.workflows.dag import DagWorkflow
+from gleitzeit.workflows.models import WorkflowProgress
+
+__all__ = ["STATE_STYLE", "watch_progress"]
+
+STATE_STYLE = {
+    "pending": ("·", "dim"),
+    "running": ("▶", "cyan"),
+    "completed": ("✓", "green"),
+    "failed": ("✗", "red"),
+    "skipped": ("↷", "yellow"),
+    "cancelled": ("■", "magenta"),
+}
+POLL_INTERVAL = 0.4
+
+
+async def _query(handle: WorkflowHandle[Any, Any]) -> WorkflowProgress | None:
+    try:
+        return await handle.query(DagWorkflow.progress)
+    except Exception:  # no worker answered yet, or the run just closed: try again next tick
+        return None
+
+
+def _table(progress: WorkflowProgress, limit: int = 25) -> Table:
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("")
+    table.add_column("task")
+    table.add_column("method", style="dim")
+    table.add_column("state")
+    table.add_column("note", overflow="fold")
+    rows = progress.tasks
+    # On big runs show what is moving: running and failed first, then the rest in order.
+    if len(rows) > limit:
+        rank = {"running": 0, "failed": 1, "pending": 3}
+        rows = sorted(rows, key=lambda t: rank.get(t.state, 2))[:limit]
+    for t in rows:
+        icon, style = STATE_STYLE.get(t.state, ("?", ""))
+        note = t.error or t.reason or ""
+        table.add_row(f"[{style}]{icon}[/]", t.task_id, t.method, f"[{style}]{t.state}[/]", note[:200])
+    if len(progress.tasks) > limit:
+        table.add_row("", f"... {len(progress.tasks) - limit} more", "", "", "")
+    return table
+
+
+async def watch_progress(
+    handle: WorkflowHandle[Any, Any], done: asyncio.Event, console: Console | None = None
+) -> WorkflowProgress | None:
+    """Show progress until ``done`` is set; returns the last progress seen."""
+    console = console or Console(stderr=True)
+    last: WorkflowProgress | None = None
+    if console.is_terminal:
+        bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("tasks"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        bar_id = bar.add_task("starting", total=None)
+        with Live(Group(bar), console=console, refresh_per_second=8, transient=False) as live:
+            while not done.is_set():
+                seen = await _query(handle)
+                if seen is not None:
+                    last = seen
+                    finished = seen.completed + seen.failed + seen.skipped
+                    bar.update(bar_id, description=seen.name, total=seen.total, completed=finished)
+                    live.update(Group(bar, _table(seen)))
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(done.wait(), POLL_INTERVAL)
+            final = await _query(handle)
+            if final is not None:
+                last = final
+                bar.update(
+                    bar_id, total=final.total, completed=final.completed + final.failed + final.skipped
+                )
+                live.update(Group(bar, _table(final)))
+        return last
+
+    # Not a terminal (CI logs, pipes): one line per task state change.
+    states: dict[str, str] = {}
+    while True:
+        seen = await _query(handle)
+        if seen is not None:
+            last = seen
+            for t in seen.tasks:
+                if states.get(t.task_id) != t.state and t.state != "pending":
+                    states[t.task_id] = t.state
+                    note = f" ({t.error or t.reason})" if (t.error or t.reason) else ""
+                    finished = seen.completed + seen.failed + seen.skipped
+                    print(
+                        f"[{finished}/{seen.total}] {t.task_id}: {t.state}{note}", file=sys.stderr, flush=True
+                    )
+        if done.is_set():
+            return last
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(done.wait(), POLL_INTERVAL)

@@ -1,0 +1,185 @@
+"""`gleitzeit run FILE`: validate, start on Temporal (starting what is missing), show progress, print.
+
+Exit codes: 0 success, 1 a task (or the run) failed, 2 the file or its inputs are invalid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from gleitzeit.cli.app import app
+from gleitzeit.client.starter import start_pipeline, wait_result, web_url
+from gleitzeit.config import Settings, get_settings
+from gleitzeit.core.errors import (
+    ExecutionError,
+    GleitzeitError,
+    TaskExecutionError,
+    TimeoutError,
+    ValidationError,
+)
+from gleitzeit.dsl.models import WorkflowSpec
+from gleitzeit.runtime import LocalRuntime, WorkerMode
+from gleitzeit.workflows.models import DagResult
+
+__all__ = ["load_for_run", "parse_inputs", "run"]
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def parse_inputs(pairs: list[str]) -> dict[str, str]:
+    """``-i key=value`` pairs; values stay strings, the workflow's declared types coerce them."""
+    inputs: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(f"input '{pair}' must look like key=value (e.g. -i topic=rivers)")
+        inputs[key.strip()] = value
+    return inputs
+
+
+def load_for_run(file: Path, raw_inputs: dict[str, Any]) -> tuple[WorkflowSpec, dict[str, Any]]:
+    """Load, expand the batch form, and bind inputs; raises ValidationError with every problem."""
+    from gleitzeit.dsl import load_workflow
+    from gleitzeit.dsl.batch import expand_batch
+    from gleitzeit.dsl.inputs import bind_inputs
+
+    if not file.exists():
+        raise ValidationError(f"{file}: no such file")
+    spec = load_workflow(file)
+    if spec.batch is not None:
+        spec = expand_batch(spec)
+    return spec, bind_inputs(spec, raw_inputs)
+
+
+def _print_result(console: Console, result: DagResult, settings: Settings, run_id: str | None) -> None:
+    if result.outputs:
+        console.print("[bold]outputs[/]")
+        for name, value in result.outputs.items():
+            console.print(f"  [cyan]{name}[/]: {_show(value)}")
+    else:
+        console.print("[bold]results[/]")
+        for task_id, value in result.results.items():
+            console.print(f"  [cyan]{task_id}[/]: {_show(_primary(value))}")
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    failed = [t for t in result.tasks if t.state == "failed"]
+    for t in failed:
+        console.print(f"[yellow]task {t.task_id} failed (on_error: continue):[/] {t.error}")
+
+
+def _primary(value: Any) -> Any:
+    if isinstance(value, dict):
+        for key in ("response", "result", "embeddings"):
+            if key in value:
+                return value[key]
+    return value
+
+
+def _show(value: Any, limit: int = 2000) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + f" ... ({len(text)} chars)"
+
+
+async def _run(
+    file: Path,
+    inputs: dict[str, str],
+    as_json: bool,
+    wait: bool,
+    worker: WorkerMode,
+    workflow_id: str | None,
+) -> int:
+    settings = get_settings()
+    out = Console()
+    err = Console(stderr=True)
+    try:
+        spec, bound = load_for_run(file, inputs)
+    except ValidationError as exc:
+        err.print(f"[red]invalid workflow[/] {file}:")
+        for problem in exc.problems or []:
+            err.print(f"  {problem}", markup=False, highlight=False)
+        if not exc.problems:
+            err.print(f"  {exc}", markup=False, highlight=False)
+        return EXIT_INVALID
+
+    need_llm = any(t.method.startswith("llm/") for t in spec.tasks)
+    async with LocalRuntime(settings, worker=worker if wait else "never", need_llm=need_llm) as rt:
+        for note in rt.notes:
+            err.print(f"[dim]{note}[/]")
+        assert rt.client is not None
+        handle = await start_pipeline(rt.client, spec, bound, settings, workflow_id=workflow_id)
+        url = web_url(settings, handle.id, handle.result_run_id)
+        err.print(f"workflow [bold]{handle.id}[/] started: {url}")
+        if not wait:
+            if as_json:
+                print(json.dumps({"workflow_id": handle.id, "run_id": handle.result_run_id, "url": url}))
+            else:
+                out.print(handle.id)
+            return EXIT_OK
+
+        from gleitzeit.cli.progress import watch_progress
+
+        done = asyncio.Event()
+        watcher = asyncio.create_task(watch_progress(handle, done, err))
+        try:
+            result = await wait_result(handle)
+        except (TaskExecutionError, TimeoutError, ExecutionError) as exc:
+            done.set()
+            await watcher
+            err.print(f"[red]workflow {handle.id} failed:[/] {exc}", highlight=False)
+            if isinstance(exc, TaskExecutionError) and exc.cause_type:
+                err.print(f"  task: {exc.task_id}  cause: {exc.cause_type}", highlight=False)
+            err.print(f"  inspect: {url}")
+            if as_json:
+                print(
+                    json.dumps(
+                        {
+                            "workflow_id": handle.id,
+                            "status": "failed",
+                            "error": str(exc),
+                            "task_id": getattr(exc, "task_id", None),
+                        }
+                    )
+                )
+            return EXIT_FAILED
+        done.set()
+        await watcher
+        if as_json:
+            print(result.model_dump_json(indent=2))
+        else:
+            _print_result(out, result, settings, handle.result_run_id)
+            err.print(f"workflow [bold]{handle.id}[/] {result.status}: {url}")
+        return EXIT_OK
+
+
+@app.command()
+def run(
+    file: Path = typer.Argument(..., help="workflow YAML file"),
+    input: list[str] = typer.Option([], "--input", "-i", help="workflow input as key=value (repeatable)"),
+    as_json: bool = typer.Option(False, "--json", help="print the result as JSON on stdout"),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="wait for the result (default) or only start"),
+    worker: str = typer.Option(
+        "auto", help="in-process worker: auto (when none polls the task queue), always, never"
+    ),
+    workflow_id: str | None = typer.Option(None, "--id", help="workflow id (default: name + random part)"),
+) -> int:
+    """Run a workflow file on Temporal and print its outputs."""
+    if worker not in ("auto", "always", "never"):
+        raise typer.BadParameter("--worker must be auto, always or never")
+    try:
+        inputs = parse_inputs(input)
+        rc = asyncio.run(_run(file, inputs, as_json, wait, worker, workflow_id))  # type: ignore[arg-type]
+    except ValidationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        rc = EXIT_INVALID
+    except GleitzeitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        rc = EXIT_FAILED
+    raise typer.Exit(rc)

@@ -1,0 +1,48 @@
+"""`gleitzeit worker`: run a worker on the task queue until SIGTERM/SIGINT (graceful shutdown)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import typer
+from rich.console import Console
+
+from gleitzeit.cli.app import app
+from gleitzeit.client.connection import connect
+from gleitzeit.config import get_settings
+from gleitzeit.worker.build import build_worker
+
+__all__ = ["worker"]
+
+
+async def serve_worker(task_queue: str | None, max_concurrent_activities: int) -> None:
+    settings = get_settings()
+    if task_queue:
+        settings = settings.model_copy(update={"task_queue": task_queue})
+    client = await connect(settings)
+    w = build_worker(client, settings, max_concurrent_activities=max_concurrent_activities)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    console = Console(stderr=True)
+    console.print(
+        f"worker polling task queue [bold]{settings.task_queue}[/] at {settings.temporal_address} "
+        f"(namespace {settings.namespace}, LLM server {settings.ollama_host}); Ctrl-C or SIGTERM stops it"
+    )
+    async with w:
+        await stop.wait()
+        # Leaving the block shuts the worker down: no new tasks, running activities get
+        # graceful_shutdown_timeout to finish, then are cancelled and retried elsewhere.
+        console.print("stopping worker (finishing running activities)...")
+    console.print("worker stopped")
+
+
+@app.command()
+def worker(
+    task_queue: str | None = typer.Option(None, help="task queue (default GLEITZEIT_TASK_QUEUE)"),
+    max_concurrent_activities: int = typer.Option(100, help="activities run at once by this worker"),
+) -> None:
+    """Run a worker that executes pipelines from the task queue."""
+    asyncio.run(serve_worker(task_queue, max_concurrent_activities))

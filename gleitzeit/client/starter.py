@@ -1,0 +1,108 @@
+"""Start a pipeline on Temporal and wait for it: ids, summaries, search attributes, error translation."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+
+from gleitzeit.client.failures import translate_workflow_failure
+from gleitzeit.config import Settings
+from gleitzeit.dsl.models import WorkflowSpec
+from gleitzeit.workflows.dag import DagWorkflow
+from gleitzeit.workflows.models import DagInput, DagResult
+
+__all__ = [
+    "PIPELINE_ATTRIBUTE",
+    "new_workflow_id",
+    "registered_search_attributes",
+    "start_pipeline",
+    "wait_result",
+    "web_url",
+]
+
+PIPELINE_ATTRIBUTE = SearchAttributeKey.for_keyword("GleitzeitPipeline")
+FILE_ATTRIBUTE = SearchAttributeKey.for_keyword("GleitzeitFile")
+# Beyond the workflow's own timeout, how long Temporal waits before it ends a run that never answered.
+EXECUTION_TIMEOUT_GRACE = 300.0
+
+
+def new_workflow_id(name: str) -> str:
+    """A readable, unique id: the pipeline name as a slug plus a short random part."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:48] or "workflow"
+    return f"{slug}-{uuid.uuid4().hex[:8]}"
+
+
+def web_url(settings: Settings, workflow_id: str, run_id: str | None = None) -> str:
+    base = f"http://localhost:{settings.ui_port}/namespaces/{settings.namespace}/workflows/{workflow_id}"
+    return f"{base}/{run_id}/history" if run_id else base
+
+
+async def registered_search_attributes(client: Client, namespace: str) -> set[str]:
+    try:
+        answer = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+    except Exception:  # an old or restricted server: run without custom attributes
+        return set()
+    return set(answer.custom_attributes)
+
+
+def _static_details(spec: WorkflowSpec, inputs: dict[str, Any]) -> str:
+    lines = [f"**Pipeline**: {spec.name}"]
+    if spec.description:
+        lines.append(spec.description)
+    if spec.source_file:
+        lines.append(f"**File**: `{spec.source_file}`")
+    lines.append(
+        f"**Tasks**: {len(spec.tasks)} ({', '.join(t.id for t in spec.tasks[:15])}"
+        f"{' ...' if len(spec.tasks) > 15 else ''})"
+    )
+    if inputs:
+        lines.append(f"**Inputs**: `{json.dumps(inputs, default=str)[:1000]}`")
+    return "\n\n".join(lines)
+
+
+async def start_pipeline(
+    client: Client,
+    spec: WorkflowSpec,
+    inputs: dict[str, Any],
+    settings: Settings,
+    *,
+    workflow_id: str | None = None,
+    task_queue: str | None = None,
+    request_eager_start: bool = False,
+) -> WorkflowHandle[Any, DagResult]:
+    wid = workflow_id or spec.id and f"{spec.id}-{uuid.uuid4().hex[:8]}" or new_workflow_id(spec.name)
+    attributes = await registered_search_attributes(client, settings.namespace)
+    pairs: list[SearchAttributePair[Any]] = []
+    if PIPELINE_ATTRIBUTE.name in attributes:
+        pairs.append(SearchAttributePair(PIPELINE_ATTRIBUTE, spec.name))
+    if FILE_ATTRIBUTE.name in attributes and spec.source_file:
+        pairs.append(SearchAttributePair(FILE_ATTRIBUTE, spec.source_file))
+    execution_timeout = timedelta(seconds=spec.timeout + EXECUTION_TIMEOUT_GRACE) if spec.timeout else None
+    return await client.start_workflow(
+        DagWorkflow.run,
+        DagInput(spec=spec, inputs=inputs, default_max_parallel=settings.max_parallel),
+        id=wid,
+        task_queue=task_queue or settings.task_queue,
+        execution_timeout=execution_timeout,
+        search_attributes=TypedSearchAttributes(pairs) if pairs else None,
+        static_summary=f"{spec.name} ({len(spec.tasks)} tasks)",
+        static_details=_static_details(spec, inputs),
+        request_eager_start=request_eager_start,
+    )
+
+
+async def wait_result(handle: WorkflowHandle[Any, DagResult]) -> DagResult:
+    """The run's result; failures come back as gleitzeit.core.errors exceptions."""
+    try:
+        return await handle.result()
+    except WorkflowFailureError as exc:
+        raise translate_workflow_failure(exc, handle.id) from None

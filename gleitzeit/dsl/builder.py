@@ -1,0 +1,228 @@
+"""Turn a parsed workflow document into a ``WorkflowSpec``, reporting every problem on the way."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path as FsPath
+from typing import Any
+
+import pydantic
+
+from gleitzeit.dsl.batch import parse_batch
+from gleitzeit.dsl.inputs import parse_inputs
+from gleitzeit.dsl.linking import TaskLookup, check_value_references, link_tasks
+from gleitzeit.dsl.models import TaskSpec, WorkflowSpec
+from gleitzeit.dsl.parameters import file_parameters, normalise_parameters
+from gleitzeit.dsl.report import Reporter, key_of
+from gleitzeit.dsl.suggest import did_you_mean
+from gleitzeit.dsl.tasks import RawTask, parse_task
+
+__all__ = ["TOP_KEYS", "build_spec"]
+
+TOP_KEYS = (
+    "name",
+    "description",
+    "id",
+    "version",
+    "tasks",
+    "metadata",
+    "timeout",
+    "inputs",
+    "outputs",
+    "max_parallel",
+    "type",
+    "batch",
+    "template",
+    "providers",
+    "protocol",
+    # written by most of the original Gleitzeit's examples; runs here always wait
+    "wait_for_completion",
+)
+_KEPT_IN_METADATA = ("providers", "wait_for_completion")
+
+
+def _text(data: dict[str, Any], key: str, r: Reporter) -> str | None:
+    v = data.get(key)
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return str(v)  # `version: 1.0`
+    r.add("wrong-type", f"'{key}' must be text", (key,), key=key, hint=f'quote it: {key}: "..."')
+    return None
+
+
+def _positive(data: dict[str, Any], key: str, r: Reporter, *, integer: bool) -> Any:
+    v = data.get(key)
+    if v is None:
+        return None
+    kinds = (int,) if integer else (int, float)
+    if isinstance(v, kinds) and not isinstance(v, bool) and v > 0:
+        return v
+    what = "a whole number of at least 1" if integer else "a number of seconds above 0"
+    r.add(
+        "invalid-value", f"'{key}' must be {what}, not {v!r}", (key,), key=key, hint=f"write e.g. '{key}: 4'"
+    )
+    return None
+
+
+def _check_files(task: RawTask, r: Reporter, base_dir: str) -> None:
+    if task.method is None:
+        return
+    for sub, name in file_parameters(task.method, task.parameters):
+        if os.path.isabs(name) or (FsPath(base_dir) / name).exists() or FsPath(name).exists():
+            continue
+        r.add(
+            "file-not-found",
+            f"file '{name}' does not exist",
+            (*task.path, task.params_key, *sub),
+            task=task.label,
+            key=key_of(("parameters", *sub)),
+            hint=f"paths are relative to the workflow's directory ({base_dir}); check the name",
+        )
+
+
+def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str) -> WorkflowSpec | None:
+    """The normalised spec, or None when the document is too broken to build one (see ``r.problems``)."""
+    if data is None:
+        r.add("empty", "the workflow is empty", (), hint="start with 'name: ...' and a 'tasks:' list")
+        return None
+    if not isinstance(data, dict):
+        r.add(
+            "wrong-type",
+            f"a workflow must be a mapping, not {type(data).__name__}",
+            (),
+            hint="start with 'name: ...' and a 'tasks:' list",
+        )
+        return None
+    for k in data:
+        if k not in TOP_KEYS:
+            r.add(
+                "unknown-key",
+                f"unknown top-level key '{k}'",
+                (k,),
+                key=str(k),
+                at="key",
+                hint=did_you_mean(str(k), TOP_KEYS, otherwise=f"allowed keys: {', '.join(TOP_KEYS[:15])}"),
+            )
+    name, description = _text(data, "name", r), _text(data, "description", r)
+    wf_id, version = _text(data, "id", r), _text(data, "version", r)
+    timeout = _positive(data, "timeout", r, integer=False)
+    max_parallel = _positive(data, "max_parallel", r, integer=True)
+    metadata = data.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        r.add(
+            "wrong-type",
+            "'metadata' must be a mapping",
+            ("metadata",),
+            key="metadata",
+            hint="write 'metadata:' then 'key: value' lines",
+        )
+        metadata = {}
+    metadata = dict(metadata)
+    for k in _KEPT_IN_METADATA:
+        if k in data:
+            metadata[k] = data[k]
+    protocol = data.get("protocol")
+    inputs = parse_inputs(data.get("inputs"), r)
+
+    wf_type = data.get("type")
+    if wf_type not in (None, "batch", "workflow", "dag"):
+        r.add(
+            "invalid-value",
+            f"unknown workflow type {wf_type!r}",
+            ("type",),
+            key="type",
+            hint="leave 'type' out for a task list, or use 'type: batch' with 'batch:' and 'template:'",
+        )
+    raw_tasks: list[RawTask] = []
+    batch = template = None
+    lookup: TaskLookup | None = None
+    if wf_type == "batch" or "batch" in data or "template" in data:
+        if "tasks" in data:
+            r.add(
+                "unknown-key",
+                "a batch workflow builds its tasks from 'template'",
+                ("tasks",),
+                key="tasks",
+                at="key",
+                hint="remove 'tasks:' (or remove 'batch:'/'template:' to list the tasks yourself)",
+            )
+        batch, template = parse_batch(data, r, base_dir, protocol)
+        if template is not None:
+            template["parameters"], _ = check_value_references(
+                template["parameters"], ("template",), r, "template", None, inputs, "a batch template"
+            )
+    else:
+        tasks = data.get("tasks")
+        if not isinstance(tasks, list) or not tasks:
+            r.add(
+                "no-tasks",
+                "the workflow has no tasks" if tasks in (None, []) else "'tasks' must be a list",
+                ("tasks",) if "tasks" in data else (),
+                key="tasks",
+                hint="add 'tasks:' with at least one '- id: ...' entry",
+            )
+            tasks = []
+        for i, raw in enumerate(tasks):
+            t = parse_task(raw, i, r, protocol)
+            if t is not None:
+                raw_tasks.append(t)
+        lookup = link_tasks(raw_tasks, inputs, r)
+        for t in raw_tasks:
+            _check_files(t, r, base_dir)
+            if t.method is not None:
+                t.parameters = normalise_parameters(t.method, t.parameters)
+    outputs = data.get("outputs") or {}
+    if not isinstance(outputs, dict):
+        r.add(
+            "wrong-type",
+            "'outputs' must map names to references",
+            ("outputs",),
+            key="outputs",
+            hint="write e.g. 'outputs: {summary: \"${summarize.response}\"}'",
+        )
+        outputs = {}
+    elif outputs:
+        outputs, _ = check_value_references(outputs, ("outputs",), r, None, lookup, inputs, "outputs")
+    if r.problems:
+        return None
+    try:
+        return WorkflowSpec(
+            name=name or wf_id or (FsPath(source_file).stem if source_file else "workflow"),
+            description=description or "",
+            id=wf_id,
+            version=version,
+            inputs=inputs,
+            outputs=outputs,
+            max_parallel=max_parallel,
+            timeout=timeout,
+            metadata=metadata,
+            batch=batch,
+            template=template,
+            source_file=source_file,
+            base_dir=base_dir,
+            tasks=[
+                TaskSpec(
+                    id=t.id or "",
+                    name=t.name,
+                    method=t.method or "",
+                    parameters=t.parameters,
+                    dependencies=[d for d, _ in t.dependencies],
+                    priority=t.priority,
+                    timeout=t.timeout,
+                    retry=t.retry,
+                    when=t.when,
+                    on_error=t.on_error,  # type: ignore[arg-type]
+                    metadata=t.metadata,
+                    line=t.line,
+                )
+                for t in raw_tasks
+            ],
+        )
+    except pydantic.ValidationError as exc:  # a safety net: the checks above should catch everything first
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            r.add("invalid", f"{key_of(loc)}: {err['msg']}", loc, key=key_of(loc))
+        return None

@@ -1,0 +1,389 @@
+"""What every script executor shares: the errors, the per-attempt workspace, capped output capture,
+the timeout/heartbeat supervisor and the executor interface.
+
+An executor only *runs* a prepared script and reports what happened (:class:`ScriptRun`); turning
+that into a result or an error is :mod:`gleitzeit.executors.output`, the same for every executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from gleitzeit.core.errors import (
+    ConfigurationError,
+    NotFoundError,
+    Problem,
+    ScriptError,
+    ValidationError,
+)
+from gleitzeit.core.errors import TimeoutError as GleitzeitTimeoutError
+
+if TYPE_CHECKING:
+    from gleitzeit.executors.request import ScriptRequest
+
+__all__ = [
+    "HEARTBEAT_INTERVAL",
+    "CappedStream",
+    "Executor",
+    "Heartbeat",
+    "InvalidScriptParameters",
+    "SandboxImageMissing",
+    "ScriptBadOutput",
+    "ScriptFailure",
+    "ScriptNotFound",
+    "ScriptOOM",
+    "ScriptRun",
+    "ScriptTimeout",
+    "Workspace",
+    "in_thread",
+    "supervise",
+]
+
+# Well inside the 15 s heartbeat timeout the workflow gives python tasks: a dead worker is noticed
+# quickly, a live one never mistaken for dead.
+HEARTBEAT_INTERVAL = 3.0
+# Captured output kept in memory per attempt: stdout keeps its first and last half MiB (the result
+# usually is the last line), stderr mostly its end (where the traceback is).
+STDOUT_HEAD = 512 * 1024
+STDOUT_TAIL = 512 * 1024
+STDERR_HEAD = 16 * 1024
+STDERR_TAIL = 64 * 1024
+# How much of stderr an error message and its details carry.
+STDERR_TAIL_CHARS = 4000
+
+Heartbeat = Callable[[dict[str, Any]], None]
+T = TypeVar("T")
+
+
+# --------------------------------------------------------------------------------------------- errors
+
+
+class ScriptFailure(ScriptError):
+    """A script attempt failed in a way retrying cannot fix.
+
+    ``kind`` is the error type the activity reports to Temporal (``ScriptError``, ``ScriptTimeout``,
+    ``ScriptOOM``, ``ScriptBadOutput``, ``ScriptNotFound``, ``InvalidParameters``); ``executor`` says
+    where the script ran (``docker`` or ``local``).
+    """
+
+    kind = "ScriptError"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        exit_code: int | None = None,
+        stderr_tail: str | None = None,
+        executor: str | None = None,
+        task_id: str | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            exit_code=exit_code,
+            stderr_tail=stderr_tail,
+            task_id=task_id,
+            cause=stderr_tail or message,
+            cause_type=self.kind,
+        )
+        self.executor = executor
+
+    def details(self) -> dict[str, Any]:
+        """The structured part of the error, as the activity attaches it to its ApplicationError."""
+        return {"exit_code": self.exit_code, "stderr_tail": self.stderr_tail, "executor": self.executor}
+
+
+class ScriptTimeout(ScriptFailure, GleitzeitTimeoutError):
+    """The script ran longer than its timeout; its processes (or container) were killed."""
+
+    kind = "ScriptTimeout"
+
+
+class ScriptOOM(ScriptFailure):
+    """The script ran out of memory (killed by the memory limit, or a Python MemoryError)."""
+
+    kind = "ScriptOOM"
+
+
+class ScriptBadOutput(ScriptFailure):
+    """The script finished but its output is not a usable result (bad JSON, too large)."""
+
+    kind = "ScriptBadOutput"
+
+
+class ScriptNotFound(ScriptFailure, NotFoundError):
+    """The script file does not exist at any of the places looked at."""
+
+    kind = "ScriptNotFound"
+
+
+class InvalidScriptParameters(ScriptFailure, ValidationError):
+    """The task's parameters for ``python/execute`` are invalid (``problems`` says which)."""
+
+    kind = "InvalidParameters"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str | None = None,
+        hint: str | None = None,
+        task_id: str | None = None,
+        executor: str | None = None,
+    ) -> None:
+        super().__init__(message, task_id=task_id, executor=executor)
+        self.problems = [Problem(message, task=task_id, key=f"parameters.{key}" if key else None, hint=hint)]
+
+
+class SandboxImageMissing(ConfigurationError):
+    """The Docker engine answers but the sandbox image does not exist there."""
+
+    kind = "SandboxImageMissing"
+
+
+# ------------------------------------------------------------------------------------- output capture
+
+
+class CappedStream:
+    """Bytes of one output stream, bounded: the first ``head`` and the last ``tail`` bytes are kept.
+
+    ``total`` counts everything that went through, so a huge stdout costs time, never memory.
+    """
+
+    def __init__(self, head: int, tail: int) -> None:
+        self._head_cap = head
+        self._tail_cap = tail
+        self._head = bytearray()
+        self._tail = bytearray()
+        self.total = 0
+
+    def feed(self, data: bytes) -> None:
+        if not data:
+            return
+        self.total += len(data)
+        room = self._head_cap - len(self._head)
+        if room > 0:
+            self._head += data[:room]
+            data = data[room:]
+        if data and self._tail_cap > 0:
+            self._tail += data
+            if len(self._tail) > self._tail_cap:
+                del self._tail[: len(self._tail) - self._tail_cap]
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self._head) + len(self._tail)
+
+    @property
+    def dropped(self) -> int:
+        return self.total - len(self._head) - len(self._tail)
+
+    def head_text(self) -> str:
+        return self._head.decode("utf-8", errors="replace")
+
+    def tail_text(self) -> str:
+        return self._tail.decode("utf-8", errors="replace")
+
+    def text(self) -> str:
+        """Everything kept; a marker stands where bytes were dropped."""
+        if not self.truncated:
+            return (bytes(self._head) + bytes(self._tail)).decode("utf-8", errors="replace")
+        return self.head_text() + truncation_marker(self.dropped) + self.tail_text()
+
+    def last_chars(self, n: int) -> str:
+        text = self.text()
+        return text[-n:] if len(text) > n else text
+
+
+def truncation_marker(dropped: int) -> str:
+    return f"\n[... {dropped} bytes truncated by gleitzeit ...]\n"
+
+
+# ------------------------------------------------------------------------------------------ workspace
+
+
+@dataclass
+class Workspace:
+    """The per-attempt directory on the worker's host.
+
+    ``in/`` holds the script and ``context.json`` (mounted read-only into a container), ``out/``
+    the result file (the only thing a sandboxed script may write on the host), ``tmp/`` is the
+    local executor's TMPDIR/HOME.
+    """
+
+    root: Path
+    script_name: str
+    context_bytes: bytes
+
+    @property
+    def in_dir(self) -> Path:
+        return self.root / "in"
+
+    @property
+    def out_dir(self) -> Path:
+        return self.root / "out"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.root / "tmp"
+
+    @property
+    def script_path(self) -> Path:
+        return self.in_dir / self.script_name
+
+    @property
+    def context_path(self) -> Path:
+        return self.in_dir / "context.json"
+
+    @property
+    def result_path(self) -> Path:
+        return self.out_dir / "result.json"
+
+    @classmethod
+    def create(cls, request: ScriptRequest) -> Workspace:
+        """Write the script and its context into a fresh private directory."""
+        root = Path(tempfile.mkdtemp(prefix="gleitzeit-script-"))
+        try:
+            script_name = request.file.name if request.file is not None else "script.py"
+            ws = cls(
+                root=root,
+                script_name=script_name,
+                context_bytes=json.dumps(request.context, default=str).encode(),
+            )
+            for d in (ws.in_dir, ws.out_dir, ws.tmp_dir):
+                d.mkdir()
+            if request.file is not None:
+                shutil.copyfile(request.file, ws.script_path)
+            else:
+                ws.script_path.write_text(request.code or "", encoding="utf-8")
+            ws.context_path.write_bytes(ws.context_bytes)
+            # A sandbox user (nobody) must read in/ and write the one result file, nothing more:
+            # out/ itself stays unwritable so a script cannot fill the host's disk with new files.
+            ws.result_path.touch()
+            os.chmod(ws.in_dir, 0o755)
+            os.chmod(ws.script_path, 0o644)
+            os.chmod(ws.context_path, 0o644)
+            os.chmod(ws.out_dir, 0o755)
+            os.chmod(ws.result_path, 0o666)
+            return ws
+        except BaseException:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
+
+    def read_result(self, limit: int) -> bytes | None:
+        """The result file's bytes, or None when the script wrote nothing; at most ``limit + 1`` bytes."""
+        try:
+            with open(self.result_path, "rb") as f:
+                data = f.read(limit + 1)
+        except FileNotFoundError:
+            return None
+        return data if data.strip() else None
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- run report & executor
+
+
+@dataclass
+class ScriptRun:
+    """What happened when an executor ran a script (raw facts, not yet a result)."""
+
+    executor: str
+    exit_code: int | None
+    stdout: CappedStream
+    stderr: CappedStream
+    timed_out: bool = False
+    oom_killed: bool = False
+    duration: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Executor(Protocol):
+    """Runs one prepared script attempt; raises only for infrastructure trouble.
+
+    A script's own failure (exit code, timeout, OOM) is reported in the :class:`ScriptRun`; engine
+    trouble raises :class:`~gleitzeit.core.errors.DockerUnavailableError` or
+    :class:`SandboxImageMissing`. Cancellation must kill the script before it propagates.
+    """
+
+    name: str
+
+    async def run(
+        self, request: ScriptRequest, workspace: Workspace, heartbeat: Heartbeat | None
+    ) -> ScriptRun: ...
+
+
+# -------------------------------------------------------------------------------- supervision helpers
+
+
+async def supervise(
+    waiter: Awaitable[T],
+    *,
+    timeout: float,
+    heartbeat: Heartbeat | None,
+    progress: Callable[[], dict[str, Any]],
+) -> tuple[bool, T | None]:
+    """Await ``waiter`` for at most ``timeout`` seconds, heartbeating every few seconds meanwhile.
+
+    Returns ``(True, value)`` when it finished, ``(False, None)`` when the time ran out. The caller
+    kills whatever ``waiter`` waits for; cancellation propagates to the caller the same way.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(waiter)
+    deadline = loop.time() + timeout
+    try:
+        while True:
+            if heartbeat is not None:
+                heartbeat(progress())
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False, None
+            done, _ = await asyncio.wait({task}, timeout=min(HEARTBEAT_INTERVAL, remaining))
+            if task in done:
+                return True, task.result()
+    finally:
+        if not task.done():
+            task.cancel()
+
+
+def in_thread(
+    fn: Callable[..., T], *args: Any, name: str = "gleitzeit-executor", **kwargs: Any
+) -> asyncio.Future[T]:
+    """Run a long blocking call (waiting for a container, draining its output) in its own daemon thread.
+
+    The default thread pool has only a handful of workers; parking long waits there would starve the
+    short calls (kill, remove) that end them. A daemon thread also never blocks interpreter exit.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(value: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+
+    def target() -> None:
+        try:
+            value, error = fn(*args, **kwargs), None
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+            value, error = None, exc
+        try:
+            loop.call_soon_threadsafe(settle, value, error)
+        except RuntimeError:
+            pass  # the loop is closed: nobody waits any more
+
+    threading.Thread(target=target, name=name, daemon=True).start()
+    return future

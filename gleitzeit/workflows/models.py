@@ -1,0 +1,58 @@
+"""Inputs, results and progress of the generic workflows (plain data for the pydantic converter)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from gleitzeit.dsl.models import WorkflowSpec
+
+__all__ = ["DagInput", "DagResult", "TaskProgress", "TaskState", "WorkflowProgress"]
+
+TaskState = Literal["pending", "running", "completed", "failed", "skipped", "cancelled"]
+
+
+class DagInput(BaseModel):
+    spec: WorkflowSpec
+    inputs: dict[str, Any] = Field(default_factory=dict)  # already bound (defaults applied, types checked)
+    # Used when the spec sets no max_parallel (from Settings.max_parallel on the starting side).
+    default_max_parallel: int = 50
+
+
+class TaskProgress(BaseModel):
+    task_id: str
+    name: str | None = None
+    method: str
+    state: TaskState = "pending"
+    attempts: int | None = None  # known for failures; running attempts come from describe()
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    error: str | None = None
+    error_type: str | None = None
+    reason: str | None = None  # why a task was skipped or cancelled
+
+
+class WorkflowProgress(BaseModel):
+    workflow_id: str
+    name: str
+    status: Literal["running", "completed", "partial", "failed", "cancelled", "timed_out"] = "running"
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    running: int = 0
+    pending: int = 0
+    tasks: list[TaskProgress] = Field(default_factory=list)
+
+
+class DagResult(BaseModel):
+    workflow_id: str
+    name: str
+    # "partial": the run finished but tasks with on_error: continue failed (see tasks).
+    status: Literal["completed", "partial"] = "completed"
+    results: dict[str, Any] = Field(default_factory=dict)  # task id -> result dict
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    tasks: list[TaskProgress] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)

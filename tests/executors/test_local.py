@@ -1,0 +1,160 @@
+"""The local executor: the script contract end to end, process-group kills, environment isolation."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from gleitzeit.config import Settings
+from gleitzeit.executors import (
+    ScriptBadOutput,
+    ScriptFailure,
+    ScriptNotFound,
+    ScriptOOM,
+    ScriptRequest,
+    ScriptTimeout,
+    run_script,
+)
+from tests.executors import scripts
+
+SETTINGS = Settings(executor="local")
+
+
+def local(**parameters: Any) -> ScriptRequest:
+    parameters.setdefault("executor", "local")
+    return ScriptRequest.from_parameters(parameters, settings=SETTINGS, task_id="local-test")
+
+
+async def test_context_in_json_out_on_stdin_and_in_the_context_file() -> None:
+    result = await run_script(local(code=scripts.ECHO_CONTEXT, context={"a": 1}, args={"b": [2, 3]}))
+    expected = {"a": 1, "b": [2, 3]}
+    assert result.result == {"stdin": expected, "file": expected, "argv": []}
+    assert result.output == "working on local-test"
+    assert result.exit_code == 0
+    assert result.executor == "local"
+
+
+async def test_a_list_of_args_becomes_argv() -> None:
+    result = await run_script(local(code=scripts.ECHO_CONTEXT, args=["--n", 5, "x y"]))
+    assert result.result["argv"] == ["--n", "5", "x y"]
+    assert result.result["stdin"] == {}
+
+
+async def test_plain_text_output_is_the_result() -> None:
+    result = await run_script(local(code=scripts.PLAIN_TEXT))
+    assert result.result == "hello from a plain script"
+
+
+async def test_json_that_does_not_parse_is_a_bad_output_error() -> None:
+    with pytest.raises(ScriptBadOutput, match="looks like JSON but does not parse"):
+        await run_script(local(code=scripts.BAD_JSON))
+
+
+async def test_the_result_file_wins_over_stdout() -> None:
+    result = await run_script(local(code=scripts.RESULT_FILE))
+    assert result.result == {"via": "result file", "n": 3}
+    assert "just chatter" in result.output
+
+
+async def test_bad_json_in_the_result_file_is_a_bad_output_error() -> None:
+    with pytest.raises(ScriptBadOutput, match="GLEITZEIT_RESULT_FILE"):
+        await run_script(local(code=scripts.BAD_RESULT_FILE))
+
+
+async def test_a_non_zero_exit_carries_the_exit_code_and_the_stderr_tail() -> None:
+    with pytest.raises(ScriptFailure) as caught:
+        await run_script(local(code=scripts.FAILS))
+    error = caught.value
+    assert error.kind == "ScriptError"
+    assert error.exit_code == 7
+    assert "about to fail" in (error.stderr_tail or "")
+    assert "exit code 7" in str(error) and "about to fail" in str(error)
+    assert error.details() == {"exit_code": 7, "stderr_tail": error.stderr_tail, "executor": "local"}
+
+
+async def test_a_memory_error_is_reported_as_out_of_memory() -> None:
+    with pytest.raises(ScriptOOM):
+        await run_script(local(code="raise MemoryError()"))
+
+
+async def test_a_timeout_kills_the_whole_process_group_including_children() -> None:
+    with pytest.raises(ScriptTimeout) as caught:
+        await run_script(local(code=scripts.CHILD_THEN_HANG, timeout=1.5))
+    match = re.search(r"child-pid=(\d+)", caught.value.stderr_tail or "")
+    assert match, caught.value.stderr_tail
+    assert await _gone(int(match.group(1)))
+
+
+async def test_a_background_child_does_not_keep_the_task_running() -> None:
+    started = time.monotonic()
+    result = await run_script(local(code=scripts.BACKGROUND_CHILD, timeout=30))
+    assert result.result == {"done": True}
+    # The child sleeps 600 s; finishing well inside the timeout shows it was killed with its group.
+    assert time.monotonic() - started < 25
+
+
+async def test_the_script_sees_none_of_the_workers_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GLEITZEIT_TEST_SECRET", "hunter2-local")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "also-secret")
+    result = await run_script(local(code=scripts.DUMP_ENVIRONMENT, env={"GREETING": "hi", "N": 3}))
+    env = result.result
+    assert "GLEITZEIT_TEST_SECRET" not in env and "AWS_SECRET_ACCESS_KEY" not in env
+    assert "hunter2-local" not in str(result.model_dump())
+    assert env["GREETING"] == "hi" and env["N"] == "3"
+    assert env["GLEITZEIT_TASK_ID"] == "local-test"
+
+
+async def test_a_relative_file_resolves_against_the_workflow_directory(tmp_path: Path) -> None:
+    (tmp_path / "step.py").write_text("import json; print(json.dumps('from step'))\n")
+    request = ScriptRequest.from_parameters(
+        {"file": "step.py", "executor": "local"}, settings=SETTINGS, task_id="t", base_dir=str(tmp_path)
+    )
+    assert request.file == (tmp_path / "step.py").resolve()
+    assert (await run_script(request)).result == "from step"
+
+
+def test_a_missing_file_names_every_path_tried(tmp_path: Path) -> None:
+    with pytest.raises(ScriptNotFound) as caught:
+        ScriptRequest.from_parameters(
+            {"file_path": "nope/missing.py"}, settings=SETTINGS, task_id="t", base_dir=str(tmp_path)
+        )
+    message = str(caught.value)
+    assert str(tmp_path / "nope/missing.py") in message
+    assert str(Path.cwd() / "nope/missing.py") in message
+    assert caught.value.kind == "ScriptNotFound"
+
+
+async def test_a_huge_stdout_is_bounded_and_the_last_line_still_is_the_result() -> None:
+    result = await run_script(local(code=scripts.huge_stdout(8, final_json=True), timeout=60))
+    assert result.result == {"lines": 8 * 1024}
+    assert "bytes truncated by gleitzeit" in result.output
+    assert len(result.output) < SETTINGS.max_result_bytes
+
+
+async def test_a_huge_stdout_without_a_result_line_is_a_clear_error() -> None:
+    with pytest.raises(ScriptBadOutput, match="too large to be the result"):
+        await run_script(local(code=scripts.huge_stdout(4, final_json=False), timeout=60))
+
+
+async def test_the_worker_python_runs_the_script() -> None:
+    result = await run_script(local(code="import sys, json; print(json.dumps(sys.executable))"))
+    assert result.result == sys.executable
+
+
+async def _gone(pid: int) -> bool:
+    """True once ``pid`` no longer runs (a zombie waiting for its new parent counts as gone)."""
+    for _ in range(50):
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        await asyncio.sleep(0.1)
+    return False
