@@ -48,7 +48,8 @@ else
 fi
 
 if [ "$SYSTEM" = "1" ]; then
-  for script in scripts/setup_docker.sh scripts/build_sandbox_image.sh; do
+  # setup_chromium.sh: headless Chromium, chromedriver and docker-compose for tests/deploy.
+  for script in scripts/setup_docker.sh scripts/build_sandbox_image.sh scripts/setup_chromium.sh; do
     if [ -x "$script" ]; then
       log "running $script"
       "$script"

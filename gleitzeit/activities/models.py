@@ -64,3 +64,5 @@ class PythonResult(BaseModel):
     exit_code: int = 0
     executor: str = "local"  # "docker" | "local"
     duration: float = 0.0  # seconds
+    # Which worker process ran the attempt ("hostname:pid"): shows how work spread over the workers.
+    worker: str = ""

@@ -8,6 +8,9 @@ identity (workflow, task, attempt) names the container, heartbeats carry progres
 
 from __future__ import annotations
 
+import os
+import socket
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -58,6 +61,7 @@ class PythonActivities:
                 type="DockerUnavailable",
                 non_retryable=False,
             ) from exc
+        result.worker = f"{socket.gethostname()}:{os.getpid()}"
         activity.logger.info(
             "task %s: script finished in %.2f s (%s executor)", inp.task_id, result.duration, result.executor
         )

@@ -97,8 +97,9 @@ async def _run(
     workflow_id: str | None,
 ) -> int:
     settings = get_settings()
-    out = Console()
-    err = Console(stderr=True)
+    # soft_wrap: long URLs and answers stay on one line in logs and pipes (no hard wrap at 80 columns).
+    out = Console(soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True)
     try:
         spec, bound = load_for_run(file, inputs)
     except ValidationError as exc:

@@ -1,4 +1,9 @@
-"""Public result models of the Gleitzeit client surface: Task, TaskResult, WorkflowExecution."""
+"""Public result models of the Gleitzeit client surface: Task, TaskResult, WorkflowExecution.
+
+Also what a run handle reports: ``LogEvent`` (one line of a run's log) and ``WorkflowSummary`` (one
+row of ``list_workflows``). All are plain pydantic models, identical in native and api mode (the REST
+API sends them as JSON).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,15 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-__all__ = ["Task", "TaskResult", "TaskStatus", "WorkflowExecution", "WorkflowStatus"]
+__all__ = [
+    "LogEvent",
+    "Task",
+    "TaskResult",
+    "TaskStatus",
+    "WorkflowExecution",
+    "WorkflowStatus",
+    "WorkflowSummary",
+]
 
 
 class TaskStatus(StrEnum):
@@ -23,6 +36,8 @@ class TaskStatus(StrEnum):
 class WorkflowStatus(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
+    # Finished, but tasks with ``on_error: continue`` (or files of a batch) failed.
+    PARTIAL = "partial"
     FAILED = "failed"
     CANCELLED = "cancelled"
     TERMINATED = "terminated"
@@ -97,3 +112,36 @@ class WorkflowExecution(BaseModel):
     started_at: datetime | None = None
     completed_at: datetime | None = None
     web_url: str | None = None
+    # "workflow" (a DAG pipeline) or "batch" (``batch_process``; counters in ``details``).
+    kind: str = "workflow"
+    details: dict[str, Any] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return self.status in (WorkflowStatus.COMPLETED, WorkflowStatus.PARTIAL)
+
+
+class LogEvent(BaseModel):
+    """One event of a run, oldest first: ``workflow_started``, ``task_scheduled``, ``task_started``,
+    ``task_completed``, ``task_failed``, ``task_timed_out``, ``task_cancelled``, ``task_skipped``,
+    ``workflow_completed``, ``workflow_failed``, ``workflow_cancelled``, ``workflow_terminated``,
+    ``workflow_timed_out``, ``workflow_continued``."""
+
+    time: datetime | None = None
+    event: str
+    task_id: str | None = None
+    attempt: int | None = None
+    message: str | None = None
+
+
+class WorkflowSummary(BaseModel):
+    """One run as ``list_workflows`` shows it."""
+
+    workflow_id: str
+    run_id: str | None = None
+    workflow_type: str | None = None
+    name: str | None = None
+    status: WorkflowStatus = WorkflowStatus.RUNNING
+    started_at: datetime | None = None
+    completed_at: datetime | None = None

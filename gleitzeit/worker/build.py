@@ -19,9 +19,11 @@ __all__ = ["build_worker", "task_activities"]
 
 def task_activities(settings: Settings) -> list[Callable[..., Any]]:
     """Every activity a worker registers, bound to ``settings``."""
+    from gleitzeit.activities.files import FileActivities
     from gleitzeit.activities.python import PythonActivities
 
-    return [*LlmActivities(settings).all(), PythonActivities(settings).execute]
+    llm, python = LlmActivities(settings), PythonActivities(settings)
+    return [*llm.all(), python.execute, *FileActivities(settings, llm, python).all()]
 
 
 def build_worker(

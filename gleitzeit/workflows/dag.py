@@ -52,6 +52,7 @@ class DagWorkflow:
         self._state: dict[str, TaskProgress] = {}
         self._results: dict[str, Any] = {}
         self._status: str = "running"
+        self._primary: dict[str, str] = {}
 
     # -- queries -----------------------------------------------------------------------------------
 
@@ -83,6 +84,7 @@ class DagWorkflow:
         spec = inp.spec
         self._spec = spec
         self._inputs = dict(inp.inputs)
+        self._primary = references.primary_fields_for(spec)
         self._state = {t.id: TaskProgress(task_id=t.id, name=t.name, method=t.method) for t in spec.tasks}
         cap = max(1, min(spec.max_parallel or inp.default_max_parallel, MAX_IN_FLIGHT))
         deadline = workflow.now() + timedelta(seconds=spec.timeout) if spec.timeout else None
@@ -177,11 +179,15 @@ class DagWorkflow:
                 if len(running) >= cap:
                     break
                 try:
-                    if task.when and not conditions.evaluate(task.when, self._results, self._inputs):
+                    if task.when and not conditions.evaluate(
+                        task.when, self._results, self._inputs, primary_fields=self._primary
+                    ):
                         self._mark(task.id, "skipped", reason=f"condition false: {task.when}")
                         changed = True
                         continue
-                    params = _resolve(task.parameters, self._results, self._inputs)
+                    params = references.resolve(
+                        task.parameters, self._results, self._inputs, primary_fields=self._primary
+                    )
                 except ValidationError as exc:
                     # A reference that cannot be resolved is the task's failure, not the engine's.
                     self._mark(task.id, "failed", error=str(exc), error_type="ValidationError")
@@ -223,6 +229,9 @@ class DagWorkflow:
             heartbeat_timeout=opts.heartbeat,
             retry_policy=opts.retry_policy,
             result_type=dict,
+            # A cancelled task is only over when its activity has stopped (process killed, container
+            # removed), so the workflow never closes with work still running somewhere.
+            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
         self._mark(task.id, "running")
         return handle
@@ -317,15 +326,13 @@ class DagWorkflow:
         outputs: dict[str, Any] = {}
         for name, value in spec.outputs.items():
             try:
-                outputs[name] = _resolve(value, self._results, self._inputs)
+                outputs[name] = references.resolve(
+                    value, self._results, self._inputs, primary_fields=self._primary
+                )
             except ValidationError:
                 # Its task was skipped or failed with on_error: continue: no value, not an error.
                 outputs[name] = None
         return outputs
-
-
-def _resolve(value: Any, results: dict[str, Any], inputs: dict[str, Any]) -> Any:
-    return references.resolve(value, results, inputs)
 
 
 def _describe_failure(exc: ActivityError, max_attempts: int) -> tuple[str, str, int | None]:

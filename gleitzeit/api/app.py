@@ -1,0 +1,74 @@
+"""The REST API: ``create_app(settings)`` builds the FastAPI application ``gleitzeit serve`` runs.
+
+On start-up it brings up a ``NativeBackend`` (the dev server when local and configured, an in-process
+worker when none polls the task queue); every endpoint runs on it, so the API does exactly what the
+client does in native mode. Routes under ``/v1`` need ``Authorization: Bearer <token>`` when
+``settings.api_token`` is set (``/v1/health`` and the OpenAPI docs at ``/docs`` do not). Bodies over
+``max_body_bytes`` are refused with 413, files named in requests must be inside
+``settings.file_roots`` (403 otherwise), invalid workflows answer 422 with their problems (file, line,
+column, task, key, hint) and unknown run ids 404.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from gleitzeit import __version__
+from gleitzeit.api import batch, llm, status, workflows
+from gleitzeit.api.auth import require_token
+from gleitzeit.api.errors import install_error_handlers
+from gleitzeit.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
+from gleitzeit.api.paths import PathGuard
+from gleitzeit.client.native import NativeBackend
+from gleitzeit.config import Settings, get_settings
+from gleitzeit.runtime import WorkerMode
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    backend: NativeBackend | None = None,
+    worker: WorkerMode = "auto",
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> FastAPI:
+    """The API over ``backend`` (default: a NativeBackend for ``settings``, started with the app)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = backend is None
+        active = backend or NativeBackend(settings, worker=worker)
+        if own:
+            await active.start()
+        app.state.backend = active
+        try:
+            yield
+        finally:
+            app.state.backend = None
+            if own:
+                await active.close()
+
+    app = FastAPI(
+        title="Gleitzeit",
+        version=__version__,
+        description="Durable LLM and Python pipelines from YAML, on Temporal.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.guard = PathGuard(list(settings.file_roots) or None)
+    app.state.backend = backend
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.include_router(status.health_router)
+    protected = [Depends(require_token)]
+    for module in (workflows, llm, batch, status):
+        app.include_router(module.router, dependencies=protected)
+    return app

@@ -1,0 +1,23 @@
+"""Shared dependencies of the routers: the backend every endpoint runs on, and the path guard."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from gleitzeit.api.paths import PathGuard
+from gleitzeit.client.native import NativeBackend
+from gleitzeit.core.errors import ServiceUnavailableError
+
+__all__ = ["backend_of", "guard_of"]
+
+
+def backend_of(request: Request) -> NativeBackend:
+    backend: NativeBackend | None = getattr(request.app.state, "backend", None)
+    if backend is None:
+        raise ServiceUnavailableError("the server is still starting (Temporal and the worker come up first)")
+    return backend
+
+
+def guard_of(request: Request) -> PathGuard:
+    guard: PathGuard = request.app.state.guard
+    return guard

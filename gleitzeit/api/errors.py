@@ -1,0 +1,67 @@
+"""Every failure of the REST API answers ``{"error": {"type", "message", ...}}`` with a fitting status.
+
+``GleitzeitError`` subclasses keep their class name and attributes (see ``gleitzeit.client.wire``),
+request-shape errors become ``ValidationError`` with one problem per field, a path outside the roots
+is 403, and nothing ever answers with a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from gleitzeit.api.paths import PathForbidden
+from gleitzeit.client.wire import error_to_dict, http_status
+from gleitzeit.core.errors import AuthenticationError, GleitzeitError
+
+__all__ = ["error_response", "install_error_handlers"]
+
+log = logging.getLogger(__name__)
+
+_TYPE_OF_STATUS = {401: "AuthenticationError", 404: "NotFoundError", 405: "APIError", 413: "ValidationError"}
+
+
+def error_response(status: int, error: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(GleitzeitError)
+    async def _gleitzeit(request: Request, exc: GleitzeitError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
+        return error_response(http_status(exc), error_to_dict(exc), headers)
+
+    @app.exception_handler(PathForbidden)
+    async def _forbidden(request: Request, exc: PathForbidden) -> JSONResponse:
+        return error_response(403, {"type": "APIError", "message": str(exc), "status_code": 403})
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for e in exc.errors():
+            loc = [str(p) for p in e.get("loc", ()) if p != "body"]
+            problems.append({"message": str(e.get("msg")), "key": ".".join(loc) or None, "code": str(e.get("type"))})
+        message = "invalid request: " + "; ".join(
+            f"{p['key']}: {p['message']}" if p["key"] else str(p["message"]) for p in problems
+        )
+        return error_response(422, {"type": "ValidationError", "message": message, "problems": problems})
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        kind = _TYPE_OF_STATUS.get(exc.status_code, "APIError")
+        return error_response(
+            exc.status_code, {"type": kind, "message": str(exc.detail), "status_code": exc.status_code}
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error in %s %s", request.method, request.url.path)
+        return error_response(
+            500,
+            {"type": "APIError", "message": f"internal error: {type(exc).__name__}: {exc}", "status_code": 500},
+        )

@@ -1,0 +1,75 @@
+"""``/v1/chat``, ``/v1/chat/stream`` and ``/v1/models``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from gleitzeit.api.deps import backend_of
+from gleitzeit.api.schemas import ChatRequest, ChatResponse, ModelsResponse
+from gleitzeit.client.specs import chat_messages_for
+from gleitzeit.client.wire import error_to_dict
+from gleitzeit.core.errors import GleitzeitError, ValidationError
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["llm"])
+
+
+def _messages_and_options(body: ChatRequest) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    if (body.messages is None) == (body.prompt is None):
+        raise ValidationError("give either 'prompt' or 'messages'")
+    messages = body.messages if body.messages is not None else chat_messages_for(body.prompt or "", body.system)
+    options = dict(body.options)
+    options.setdefault("temperature", body.temperature)
+    options.setdefault("max_tokens", body.max_tokens)
+    if body.messages is not None and body.system:
+        options.setdefault("system", body.system)
+    return messages, options
+
+
+@router.post("/chat", response_model=ChatResponse, summary="One durable chat turn")
+async def chat(body: ChatRequest, request: Request) -> ChatResponse:
+    backend = backend_of(request)
+    messages, options = _messages_and_options(body)
+    model = await backend.resolve_model(body.model)
+    text = await backend.chat(messages, model, options)
+    return ChatResponse(response=text, model=model)
+
+
+@router.post(
+    "/chat/stream",
+    summary="Stream a chat answer as NDJSON lines: {\"chunk\": ...}, then {\"done\": true} or {\"error\": ...}",
+)
+async def chat_stream(body: ChatRequest, request: Request) -> StreamingResponse:
+    backend = backend_of(request)
+    messages, options = _messages_and_options(body)
+    model = await backend.resolve_model(body.model)
+    stream = backend.chat_stream(messages, model, options)
+    # Fail before the 200 goes out when the very first chunk fails (unknown model, no server).
+    try:
+        first: str | None = await anext(stream)
+    except StopAsyncIteration:
+        first = None
+
+    async def lines() -> AsyncIterator[bytes]:
+        try:
+            if first is not None:
+                yield (json.dumps({"chunk": first}) + "\n").encode()
+            async for chunk in stream:
+                yield (json.dumps({"chunk": chunk}) + "\n").encode()
+            yield (json.dumps({"done": True, "model": model}) + "\n").encode()
+        except GleitzeitError as exc:
+            yield (json.dumps({"error": error_to_dict(exc)}) + "\n").encode()
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+@router.get("/models", response_model=ModelsResponse, summary="Models the LLM server has")
+async def models(request: Request) -> ModelsResponse:
+    backend = backend_of(request)
+    return ModelsResponse(models=await backend.list_models(), default_model=backend.settings.default_model)

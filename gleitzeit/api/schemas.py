@@ -1,0 +1,102 @@
+"""Request and response bodies of the REST API (the OpenAPI docs are generated from these)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "BatchRequest",
+    "ChatRequest",
+    "ChatResponse",
+    "ModelsResponse",
+    "RunInfo",
+    "ScriptRequest",
+    "ScriptResponse",
+    "TaskRequest",
+    "WorkflowRequest",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkflowRequest(_Strict):
+    """Exactly one of ``path`` (a file on the server, inside its roots), ``yaml`` (the text) or
+    ``spec`` (the workflow as JSON)."""
+
+    path: str | None = None
+    yaml: str | None = None
+    spec: dict[str, Any] | None = None
+    filename: str | None = Field(default=None, description="what problems in `yaml` name as their file")
+    base_dir: str | None = Field(default=None, description="where relative files of `yaml`/`spec` resolve")
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    workflow_id: str | None = None
+    wait: bool = Field(default=False, description="answer with the result instead of the run's id")
+    timeout: float | None = Field(default=None, gt=0, description="with wait: seconds to wait at most")
+
+
+class RunInfo(BaseModel):
+    workflow_id: str
+    run_id: str | None = None
+    kind: str = "workflow"
+    status: str = "running"
+    web_url: str | None = None
+
+
+class ChatRequest(_Strict):
+    """``messages``, or ``prompt`` (with an optional ``system``). Ollama options go in ``options``."""
+
+    messages: list[dict[str, Any]] | None = None
+    prompt: str | None = None
+    system: str | None = None
+    model: str | None = None
+    temperature: float | None = 0.7
+    max_tokens: int | None = Field(default=None, ge=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ChatResponse(BaseModel):
+    response: str
+    model: str
+
+
+class ModelsResponse(BaseModel):
+    models: list[str]
+    default_model: str
+
+
+class TaskRequest(_Strict):
+    task: dict[str, Any]
+
+
+class ScriptRequest(_Strict):
+    script: str
+    args: dict[str, Any] | None = None
+    timeout: float = Field(default=30, gt=0)
+
+
+class ScriptResponse(BaseModel):
+    result: Any = None
+
+
+class BatchRequest(_Strict):
+    """A durable batch: ``method`` with ``parameters`` over every file of ``directory`` matching ``pattern``."""
+
+    directory: str
+    pattern: str = "*"
+    method: str = "llm/chat"
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    max_concurrent: int = Field(default=5, ge=1, le=1000)
+    output_dir: str | None = None
+    name: str = "batch"
+    timeout: float | None = Field(default=None, gt=0)
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    workflow_id: str | None = None
+
+
+class ResultPending(BaseModel):
+    workflow_id: str
+    status: Literal["running"] = "running"

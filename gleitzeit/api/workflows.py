@@ -1,0 +1,121 @@
+"""``/v1/workflows``: start, list, inspect, wait for, cancel and read the logs of runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from gleitzeit.api.deps import backend_of, guard_of
+from gleitzeit.api.schemas import ResultPending, RunInfo, WorkflowRequest
+from gleitzeit.client.native_run import NativeRun
+from gleitzeit.core.errors import Problem, ValidationError
+from gleitzeit.core.models import LogEvent, WorkflowExecution, WorkflowSummary
+from gleitzeit.dsl.models import WorkflowSpec
+
+__all__ = ["MAX_RESULT_WAIT", "router"]
+
+router = APIRouter(prefix="/v1/workflows", tags=["workflows"])
+
+# One request waits at most this long for a result; clients ask again (long polling).
+MAX_RESULT_WAIT = 30.0
+
+
+def load_request_spec(body: WorkflowRequest, request: Request) -> WorkflowSpec:
+    """The request's workflow, validated, with every file it names inside the server's roots."""
+    from gleitzeit.dsl import expand_batch, load_workflow, load_workflow_text
+
+    guard = guard_of(request)
+    given = [k for k in ("path", "yaml", "spec") if getattr(body, k) is not None]
+    if len(given) != 1:
+        raise ValidationError(
+            problems=[
+                Problem(
+                    "give exactly one of 'path', 'yaml' or 'spec'" + (f" (got {', '.join(given)})" if given else ""),
+                    key="path|yaml|spec",
+                    code="missing-key" if not given else "conflicting-parameters",
+                )
+            ]
+        )
+    base_dir = guard.check(body.base_dir, "base_dir") if body.base_dir else str(guard.base)
+    if body.path is not None:
+        spec = load_workflow(guard.check(body.path, "workflow file"))
+    elif body.yaml is not None:
+        spec = load_workflow_text(body.yaml, body.filename, base_dir=base_dir)
+    else:
+        spec = load_workflow(body.spec or {}, base_dir=base_dir)
+    if spec.batch is not None:
+        guard.check_spec(spec)  # the directory, before it is listed
+        spec = expand_batch(spec)
+    guard.check_spec(spec)
+    return spec
+
+
+def run_info(run: NativeRun, status: str = "running") -> RunInfo:
+    return RunInfo(workflow_id=run.workflow_id, run_id=run.run_id, kind=run.kind, status=status, web_url=run.web_url)
+
+
+@router.post("", response_model=None, status_code=201, summary="Start a workflow (or run it and wait)")
+async def start_workflow(body: WorkflowRequest, request: Request, response: Response) -> Any:
+    backend = backend_of(request)
+    spec = load_request_spec(body, request)
+    run = await backend.start_spec(spec, body.inputs, workflow_id=body.workflow_id)
+    if not body.wait:
+        return run_info(run)
+    response.status_code = 200
+    return await run.result(body.timeout)
+
+
+@router.get("", response_model=list[WorkflowSummary], summary="Recent runs, newest first")
+async def list_workflows(
+    request: Request,
+    limit: int = Query(20, ge=1, le=1000),
+    query: str | None = Query(None, description="a Temporal visibility query, e.g. ExecutionStatus='Running'"),
+) -> list[WorkflowSummary]:
+    return await backend_of(request).list_workflows(limit, query)
+
+
+@router.get("/{workflow_id}", response_model=RunInfo, summary="A run's kind and status")
+async def get_workflow(workflow_id: str, request: Request) -> RunInfo:
+    run = await backend_of(request).get_workflow(workflow_id)
+    return run_info(run, (await run.status()).value)
+
+
+@router.get("/{workflow_id}/progress", summary="Task-by-task progress (counters for a batch)")
+async def get_progress(workflow_id: str, request: Request) -> dict[str, Any]:
+    run = await backend_of(request).get_workflow(workflow_id)
+    progress = await run.progress()
+    return {"kind": run.kind, "progress": progress.model_dump(mode="json")}
+
+
+@router.get(
+    "/{workflow_id}/result",
+    response_model=None,
+    responses={200: {"model": WorkflowExecution}, 202: {"model": ResultPending}},
+    summary="The run's result; waits up to `wait` seconds (202 while it is still running)",
+)
+async def get_result(
+    workflow_id: str, request: Request, response: Response, wait: float = Query(0.0, ge=0)
+) -> Any:
+    run = await backend_of(request).get_workflow(workflow_id)
+    try:
+        done = await run._wait_result(min(wait, MAX_RESULT_WAIT))
+    finally:
+        run._abandon()
+    if done is None:
+        response.status_code = 202
+        return ResultPending(workflow_id=workflow_id)
+    return done
+
+
+@router.post("/{workflow_id}/cancel", status_code=202, response_model=RunInfo, summary="Cancel a run")
+async def cancel_workflow(workflow_id: str, request: Request) -> RunInfo:
+    run = await backend_of(request).get_workflow(workflow_id)
+    await run.cancel()
+    return run_info(run, (await run.status()).value)
+
+
+@router.get("/{workflow_id}/logs", response_model=list[LogEvent], summary="What happened so far, oldest first")
+async def get_logs(workflow_id: str, request: Request, limit: int = Query(2000, ge=1, le=100_000)) -> list[LogEvent]:
+    run = await backend_of(request).get_workflow(workflow_id)
+    return await run.logs(limit)

@@ -1,0 +1,123 @@
+"""Start a durable batch (``BatchWorkflow``) and wait for it, with errors in Gleitzeit's tree.
+
+``start_batch`` checks what can be checked on the caller's side (the method can take a file, the
+limits), fills in ``base_dir`` with the caller's working directory so relative paths mean what the
+caller meant even when the worker runs elsewhere, and starts the workflow. ``wait_batch`` returns the
+``BatchResult``; a batch whose files fail still *completes* (``failed`` counts them), so what fails
+here is the batch itself: a directory that does not exist (``ValidationError``), a cancellation or
+termination (``WorkflowExecutionError`` and subclasses).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError
+
+from gleitzeit.client.failures import translate_workflow_failure
+from gleitzeit.client.starter import PIPELINE_ATTRIBUTE, new_workflow_id, registered_search_attributes
+from gleitzeit.config import Settings
+from gleitzeit.core.errors import GleitzeitError, Problem, ValidationError
+from gleitzeit.dsl.batch import file_key
+from gleitzeit.dsl.methods import canonical_method
+from gleitzeit.workflows.batch import BatchWorkflow
+from gleitzeit.workflows.batch_models import BatchInput, BatchResult
+
+__all__ = ["check_batch_input", "start_batch", "wait_batch"]
+
+
+def check_batch_input(inp: BatchInput) -> BatchInput:
+    """``inp`` with the method made canonical; ValidationError naming what is wrong otherwise."""
+    method = canonical_method(inp.method)
+    problems: list[Problem] = []
+    if method is None or file_key(method) is None:
+        problems.append(
+            Problem(
+                f"a batch cannot use method '{inp.method}'",
+                key="method",
+                hint="use llm/chat, llm/generate, llm/vision or python/execute",
+                code="invalid-value",
+            )
+        )
+    if not inp.directory:
+        problems.append(Problem("a batch needs a directory", key="directory", code="missing-key"))
+    if not inp.pattern:
+        problems.append(
+            Problem(
+                "'pattern' must be a glob like '*.txt'", key="pattern", hint="use **/*.txt for subfolders"
+            )
+        )
+    if method == "python/execute" and not isinstance(inp.parameters.get("context", {}), dict):
+        problems.append(
+            Problem(
+                "'context' of a python batch must be a mapping (the file path is added to it)",
+                key="parameters.context",
+            )
+        )
+    if problems:
+        raise ValidationError(problems=problems)
+    update: dict[str, Any] = {"method": method}
+    if inp.base_dir is None:
+        update["base_dir"] = os.getcwd()
+    return inp.model_copy(update=update)
+
+
+async def start_batch(
+    client: Client,
+    inp: BatchInput,
+    settings: Settings,
+    *,
+    workflow_id: str | None = None,
+    task_queue: str | None = None,
+) -> WorkflowHandle[Any, BatchResult]:
+    """Start ``BatchWorkflow`` for ``inp``; returns its handle (``wait_batch`` for the result)."""
+    inp = check_batch_input(inp)
+    wid = workflow_id or new_workflow_id(inp.name or "batch")
+    attributes = await registered_search_attributes(client, settings.namespace)
+    pairs: list[SearchAttributePair[Any]] = []
+    if PIPELINE_ATTRIBUTE.name in attributes:
+        pairs.append(SearchAttributePair(PIPELINE_ATTRIBUTE, inp.name))
+    details = [
+        f"**Batch**: {inp.name}",
+        f"**Files**: `{inp.directory}` matching `{inp.pattern}`",
+        f"**Method**: {inp.method}, at most {inp.max_concurrent} at a time",
+    ]
+    if inp.output_dir:
+        details.append(f"**Output**: `{inp.output_dir}`")
+    return await client.start_workflow(
+        BatchWorkflow.run,
+        inp,
+        id=wid,
+        task_queue=task_queue or settings.task_queue,
+        search_attributes=TypedSearchAttributes(pairs) if pairs else None,
+        static_summary=f"batch {inp.name}: {inp.directory}/{inp.pattern}"[:200],
+        static_details="\n\n".join(details),
+    )
+
+
+async def wait_batch(handle: WorkflowHandle[Any, BatchResult]) -> BatchResult:
+    """The batch's result; failures of the batch itself come back as gleitzeit.core.errors exceptions."""
+    try:
+        return await handle.result()
+    except WorkflowFailureError as exc:
+        raise translate_batch_failure(exc, handle.id) from None
+
+
+def translate_batch_failure(exc: WorkflowFailureError, workflow_id: str) -> GleitzeitError:
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.type == "BatchInvalid":
+        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+        return ValidationError(
+            problems=[
+                Problem(
+                    cause.message,
+                    key=details.get("key"),
+                    hint=details.get("hint"),
+                    code=details.get("code") or "invalid",
+                )
+            ]
+        )
+    return translate_workflow_failure(exc, workflow_id)

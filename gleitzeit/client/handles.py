@@ -1,0 +1,160 @@
+"""``WorkflowRun``: the handle ``start_workflow`` / ``start_batch`` return, the same in both modes.
+
+``status()``, ``progress()``, ``logs()``, ``cancel()`` ask once; ``result()`` waits. Waiting does not
+spin: it asks for the result with a growing wait (``poll_interval`` times ``backoff`` per round, at most
+``max_interval``), and in between calls ``on_progress`` when the progress changed and ``on_log`` with
+each new log event (the polling-with-backoff idea of the Oomol SDK). The result itself comes back as
+soon as the run ends, not at the next tick.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from gleitzeit.core.errors import TimeoutError
+from gleitzeit.core.models import LogEvent, WorkflowExecution, WorkflowStatus
+from gleitzeit.workflows.batch_models import BatchProgress
+from gleitzeit.workflows.models import WorkflowProgress
+
+__all__ = [
+    "DEFAULT_BACKOFF",
+    "DEFAULT_MAX_INTERVAL",
+    "DEFAULT_POLL_INTERVAL",
+    "LogCallback",
+    "Progress",
+    "ProgressCallback",
+    "WorkflowRun",
+]
+
+DEFAULT_POLL_INTERVAL = 0.5
+DEFAULT_MAX_INTERVAL = 5.0
+DEFAULT_BACKOFF = 1.5
+
+Progress = WorkflowProgress | BatchProgress
+ProgressCallback = Callable[[Progress], Awaitable[None] | None]
+LogCallback = Callable[[LogEvent], Awaitable[None] | None]
+
+TERMINAL = frozenset(
+    {
+        WorkflowStatus.COMPLETED,
+        WorkflowStatus.PARTIAL,
+        WorkflowStatus.FAILED,
+        WorkflowStatus.CANCELLED,
+        WorkflowStatus.TERMINATED,
+        WorkflowStatus.TIMED_OUT,
+    }
+)
+
+
+async def _call(callback: Callable[[Any], Any], value: Any) -> None:
+    outcome = callback(value)
+    if inspect.isawaitable(outcome):
+        await outcome
+
+
+class WorkflowRun(abc.ABC):
+    """A started run. ``workflow_id`` names it (also in the Temporal web UI at ``web_url``)."""
+
+    def __init__(self, workflow_id: str, run_id: str | None = None, web_url: str | None = None) -> None:
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.web_url = web_url
+
+    @property
+    def id(self) -> str:
+        return self.workflow_id
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.workflow_id}>"
+
+    @abc.abstractmethod
+    async def status(self) -> WorkflowStatus:
+        """The run's status now (``running``, ``completed``, ``failed``, ``cancelled`` ...)."""
+
+    @abc.abstractmethod
+    async def progress(self) -> Progress:
+        """Task-by-task progress (``WorkflowProgress``), or counters for a batch (``BatchProgress``)."""
+
+    @abc.abstractmethod
+    async def logs(self) -> list[LogEvent]:
+        """What happened so far, oldest first: task starts, completions, failures with times and errors."""
+
+    @abc.abstractmethod
+    async def cancel(self) -> None:
+        """Ask the run to stop; tasks in flight are cancelled, finished results are kept."""
+
+    @abc.abstractmethod
+    async def _wait_result(self, wait: float) -> WorkflowExecution | None:
+        """The result if the run ends within ``wait`` seconds, else None; failures raise."""
+
+    async def result(
+        self,
+        timeout: float | None = None,
+        *,
+        on_progress: ProgressCallback | None = None,
+        on_log: LogCallback | None = None,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        max_interval: float = DEFAULT_MAX_INTERVAL,
+        backoff: float = DEFAULT_BACKOFF,
+    ) -> WorkflowExecution:
+        """Wait for the run's ``WorkflowExecution`` (results per task, outputs, status).
+
+        ``timeout`` (seconds) bounds the wait, not the run: on expiry ``TimeoutError`` is raised and the
+        run goes on. A failed run raises ``TaskExecutionError`` (task id, attempts, cause) or another
+        ``ExecutionError``; a cancelled one ``WorkflowCancelledError``. Callbacks may be plain functions
+        or coroutines.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        interval = max(poll_interval, 0.01)
+        last_progress: Any = None
+        seen_logs = 0
+        while True:
+            wait = interval
+            if deadline is not None:
+                wait = min(wait, max(deadline - time.monotonic(), 0.0))
+            done = await self._wait_result(wait)
+            if on_progress is not None:
+                last_progress = await self._report_progress(on_progress, last_progress)
+            if on_log is not None:
+                seen_logs = await self._report_logs(on_log, seen_logs)
+            if done is not None:
+                return done
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"workflow {self.workflow_id} did not finish within {timeout:g} s (it is still running; "
+                    "wait again or cancel it)",
+                    workflow_id=self.workflow_id,
+                )
+            interval = min(interval * max(backoff, 1.0), max(max_interval, poll_interval))
+
+    async def wait(self, timeout: float | None = None, **kwargs: Any) -> WorkflowExecution:
+        """Alias of ``result``."""
+        return await self.result(timeout, **kwargs)
+
+    async def _report_progress(self, callback: ProgressCallback, last: Any) -> Any:
+        try:
+            seen = await self.progress()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # progress is best effort: a closed run without a worker cannot answer
+            return last
+        dumped = seen.model_dump(mode="json")
+        if dumped != last:
+            await _call(callback, seen)
+        return dumped
+
+    async def _report_logs(self, callback: LogCallback, seen: int) -> int:
+        try:
+            events = await self.logs()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            return seen
+        for event in events[seen:]:
+            await _call(callback, event)
+        return max(seen, len(events))

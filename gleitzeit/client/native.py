@@ -1,0 +1,402 @@
+"""Native mode: the client's methods straight on Temporal, through ``LocalRuntime``.
+
+``NativeBackend`` is also what the REST server runs on, so both modes share one implementation of
+every method. On start it brings up what is missing (the dev server for a local address, an
+in-process worker when none polls the task queue); the embedded LLM server is started on first use of
+an LLM method, and only when nothing answers at OLLAMA_HOST.
+
+Every method is durable: ``chat`` is a one-task workflow, ``execute_task`` and
+``execute_python_script`` too. When this process runs the worker, workflows start with
+``request_eager_start`` (the first workflow task is handed to the local worker in the start call,
+saving a round trip), which keeps the cost of durability per chat in the tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+import ollama
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from gleitzeit.client.convert import status_from_temporal
+from gleitzeit.client.native_run import NativeRun, rpc_error
+from gleitzeit.client.specs import (
+    CHAT_TASK_ID,
+    DEFAULT_CHAT_MODEL,
+    SCRIPT_TASK_ID,
+    chat_spec,
+    load_spec,
+    script_spec,
+    task_spec,
+)
+from gleitzeit.client.starter import start_pipeline, web_url
+from gleitzeit.config import Settings
+from gleitzeit.core.errors import (
+    GleitzeitError,
+    LLMUnavailableError,
+    ModelNotFoundError,
+    ScriptError,
+    TaskExecutionError,
+    TemporalUnavailableError,
+    ValidationError,
+)
+from gleitzeit.core.models import Task, TaskResult, WorkflowExecution, WorkflowSummary
+from gleitzeit.dsl.models import WorkflowSpec
+from gleitzeit.runtime import LocalRuntime, WorkerMode, live_pollers
+from gleitzeit.workflows.batch_models import BatchInput
+
+__all__ = ["NativeBackend", "normalise_model_name"]
+
+log = logging.getLogger(__name__)
+
+TAGS_TIMEOUT = 10.0
+STATUS_TIMEOUT = 5.0
+
+
+def normalise_model_name(name: str) -> str:
+    """``llama3.2`` and ``llama3.2:latest`` name the same model (as Ollama resolves them)."""
+    name = name.strip().lower().rsplit("/", 1)[-1]
+    return name if ":" in name else name + ":latest"
+
+
+class NativeBackend:
+    """The client's methods on Temporal. ``start()`` before use, ``close()`` after."""
+
+    mode = "native"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        worker: WorkerMode = "auto",
+        start_services: bool = True,
+        keep_llm_running: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.worker_mode: WorkerMode = worker
+        self.start_services = start_services
+        self.keep_llm_running = keep_llm_running
+        self.runtime: LocalRuntime | None = None
+        self._client: Client | None = None
+        self._llm_started: Any = None
+        self._llm_lock = asyncio.Lock()
+        self._llm_ready = False
+        self._models: list[str] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if not self.start_services:
+            from gleitzeit.client.connection import connect
+
+            with contextlib.suppress(TemporalUnavailableError):  # status reports it
+                self._client = await connect(self.settings)
+            return
+        self.runtime = LocalRuntime(self.settings, worker=self.worker_mode)
+        await self.runtime.__aenter__()
+        for note in self.runtime.notes:
+            log.info("%s", note)
+        self._client = self.runtime.client
+
+    async def close(self) -> None:
+        if self.runtime is not None:
+            await self.runtime.close()
+            self.runtime = None
+        if self._llm_started is not None and not self.keep_llm_running:
+            with contextlib.suppress(Exception):
+                await self._llm_started.astop()
+        self._llm_started = None
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            raise TemporalUnavailableError(
+                f"not connected to Temporal at {self.settings.temporal_address} "
+                "(start one with `gleitzeit dev`, or set GLEITZEIT_TEMPORAL_ADDRESS)"
+            )
+        return self._client
+
+    @property
+    def eager(self) -> bool:
+        """Whether workflows can start eagerly: this process runs a worker on the same client."""
+        return self.runtime is not None and self.runtime.worker is not None
+
+    async def ensure_llm(self) -> None:
+        """Make sure an Ollama-API server answers (starting the embedded one when configured)."""
+        if self._llm_ready:
+            return
+        async with self._llm_lock:
+            if self._llm_ready:
+                return
+            if self.settings.auto_start_llm:
+                from gleitzeit.llm_server.launcher import ensure_llm_server
+
+                self._llm_started = await ensure_llm_server(self.settings)
+            self._llm_ready = True
+
+    # -- workflows ---------------------------------------------------------------------------------
+
+    def _run(self, handle: Any, kind: str = "workflow") -> NativeRun:
+        return NativeRun(handle, kind, web_url(self.settings, handle.id, handle.result_run_id))
+
+    async def start_spec(
+        self, spec: WorkflowSpec, inputs: Mapping[str, Any] | None = None, *, workflow_id: str | None = None
+    ) -> NativeRun:
+        """Start a validated spec (inputs are bound and checked here)."""
+        from gleitzeit.dsl.inputs import bind_inputs
+
+        bound = bind_inputs(spec, dict(inputs or {}))
+        if any(t.method.startswith("llm/") for t in spec.tasks):
+            await self.ensure_llm()
+        handle = await start_pipeline(
+            self.client, spec, bound, self.settings, workflow_id=workflow_id, request_eager_start=self.eager
+        )
+        return self._run(handle)
+
+    async def start_workflow(
+        self,
+        workflow: str | os.PathLike[str] | Mapping[str, Any] | WorkflowSpec,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        workflow_id: str | None = None,
+    ) -> NativeRun:
+        return await self.start_spec(load_spec(workflow), inputs, workflow_id=workflow_id)
+
+    async def get_workflow(self, workflow_id: str) -> NativeRun:
+        """The handle of an existing run; WorkflowNotFoundError for an unknown id."""
+        from gleitzeit.workflows.batch_models import BatchResult
+        from gleitzeit.workflows.models import DagResult
+
+        probe = self.client.get_workflow_handle(workflow_id)
+        try:
+            description = await probe.describe()
+        except RPCError as exc:
+            raise rpc_error(exc, workflow_id) from None
+        kind = "batch" if description.workflow_type == "BatchWorkflow" else "workflow"
+        handle = self.client.get_workflow_handle(
+            workflow_id, result_type=BatchResult if kind == "batch" else DagResult
+        )
+        return NativeRun(handle, kind, web_url(self.settings, workflow_id, description.run_id))
+
+    async def list_workflows(self, limit: int = 20, query: str | None = None) -> list[WorkflowSummary]:
+        """The most recent runs (newest first), optionally filtered by a Temporal visibility query."""
+        found: list[WorkflowSummary] = []
+        try:
+            async for wf in self.client.list_workflows(query=query, limit=limit):
+                name = None
+                with contextlib.suppress(Exception):
+                    from gleitzeit.client.starter import PIPELINE_ATTRIBUTE
+
+                    name = wf.typed_search_attributes.get(PIPELINE_ATTRIBUTE)
+                found.append(
+                    WorkflowSummary(
+                        workflow_id=wf.id,
+                        run_id=wf.run_id,
+                        workflow_type=wf.workflow_type,
+                        name=name,
+                        status=status_from_temporal(wf.status),
+                        started_at=wf.start_time,
+                        completed_at=wf.close_time,
+                    )
+                )
+        except RPCError as exc:
+            raise ValidationError(f"cannot list workflows: {exc.message}") from None
+        return found
+
+    # -- one-task methods --------------------------------------------------------------------------
+
+    async def resolve_model(self, model: str | None) -> str:
+        """The model to use: the seed's default name maps to settings.default_model when the server
+        lacks it; any other name is used as given (an unknown one fails, naming it)."""
+        if not model:
+            return self.settings.default_model
+        if model != DEFAULT_CHAT_MODEL:
+            return model
+        try:
+            names = await self.list_models(cached=True)
+        except GleitzeitError:
+            return self.settings.default_model
+        wanted = normalise_model_name(model)
+        if any(normalise_model_name(n) == wanted for n in names):
+            return model
+        return self.settings.default_model
+
+    async def chat(self, messages: Any, model: str | None, options: Mapping[str, Any]) -> str:
+        model = await self.resolve_model(model)
+        spec = chat_spec(messages, model, options)
+        await self.ensure_llm()
+        handle = await start_pipeline(self.client, spec, {}, self.settings, request_eager_start=self.eager)
+        try:
+            execution = await self._run(handle).result()
+        except TaskExecutionError as exc:
+            if exc.cause_type == "ModelNotFound":
+                raise ModelNotFoundError(f"model '{model}' is not available on the LLM server: {exc.cause}") from None
+            raise
+        return str(execution.results[CHAT_TASK_ID].result["response"])
+
+    async def chat_stream(self, messages: Any, model: str | None, options: Mapping[str, Any]) -> AsyncIterator[str]:
+        """Text chunks straight from the LLM server (not durable: nothing is recorded in Temporal)."""
+        from gleitzeit.activities.llm import build_options
+
+        model = await self.resolve_model(model)
+        spec = chat_spec(messages, model, options)  # the same checks as chat
+        params = spec.tasks[0].parameters
+        await self.ensure_llm()
+        client = ollama.AsyncClient(
+            host=self.settings.ollama_host, timeout=httpx.Timeout(self.settings.llm_timeout, connect=10.0)
+        )
+        try:
+            stream = await client.chat(
+                model=model,
+                messages=params["messages"],
+                options=build_options(params) or None,
+                format=params.get("format"),
+                stream=True,
+            )
+            async for chunk in stream:
+                text = chunk.message.content or ""
+                if text:
+                    yield text
+        except ollama.ResponseError as exc:
+            if exc.status_code == 404:
+                raise ModelNotFoundError(f"model '{model}' is not available on the LLM server: {exc.error}") from None
+            raise LLMUnavailableError(f"the LLM server answered {exc.status_code}: {exc.error}") from None
+        except (httpx.TransportError, ConnectionError) as exc:
+            raise LLMUnavailableError(
+                f"the LLM server at {self.settings.ollama_host} did not answer: {exc}"
+            ) from None
+        finally:
+            with contextlib.suppress(Exception):
+                await client.close()
+
+    async def execute_task(self, task: Task | Mapping[str, Any], *, base_dir: str | None = None) -> TaskResult:
+        spec, task_id = task_spec(task, base_dir=base_dir)
+        run = await self.start_spec(spec)
+        execution = await run.result()
+        return execution.results[task_id]
+
+    async def execute_python_script(
+        self, script: str | os.PathLike[str], args: Mapping[str, Any] | None = None, timeout: float = 30
+    ) -> Any:
+        spec = script_spec(script, args, timeout)
+        run = await self.start_spec(spec)
+        try:
+            execution = await run.result()
+        except ScriptError:
+            raise
+        except TaskExecutionError as exc:
+            raise ScriptError(
+                str(exc),
+                task_id=exc.task_id,
+                attempts=exc.attempts,
+                cause=exc.cause,
+                cause_type=exc.cause_type,
+                workflow_id=exc.workflow_id,
+            ) from None
+        return execution.results[SCRIPT_TASK_ID].result.get("result")
+
+    # -- batch -------------------------------------------------------------------------------------
+
+    async def start_batch(self, inp: BatchInput, *, workflow_id: str | None = None) -> NativeRun:
+        from gleitzeit.client.batch import start_batch
+
+        if inp.method.startswith("llm/"):
+            await self.ensure_llm()
+        handle = await start_batch(self.client, inp, self.settings, workflow_id=workflow_id)
+        return self._run(handle, "batch")
+
+    async def batch_results(self, execution: WorkflowExecution) -> dict[str, Any]:
+        """Every file's result of a finished batch: inline ones, else read back from the output files."""
+        from gleitzeit.client.batch_results import read_batch_results
+
+        return await asyncio.to_thread(read_batch_results, execution)
+
+    # -- utilities ---------------------------------------------------------------------------------
+
+    async def list_models(self, *, cached: bool = False) -> list[str]:
+        """Model names the LLM server has (Ollama's /api/tags)."""
+        if cached and self._models is not None:
+            return self._models
+        await self.ensure_llm()
+        url = self.settings.ollama_host + "/api/tags"
+        try:
+            async with httpx.AsyncClient(timeout=TAGS_TIMEOUT) as http:
+                answer = await http.get(url)
+                answer.raise_for_status()
+                names = [str(m.get("name") or m.get("model")) for m in answer.json().get("models", [])]
+        except (httpx.HTTPError, ValueError) as exc:
+            raise LLMUnavailableError(f"cannot list models at {self.settings.ollama_host}: {exc}") from None
+        self._models = names
+        return names
+
+    async def get_status(self) -> dict[str, Any]:
+        """Temporal, workers, the LLM server and Docker, each with ``available`` and details."""
+        temporal, workers, llm, docker = await asyncio.gather(
+            self._temporal_status(), self._worker_status(), self._llm_status(), self._docker_status()
+        )
+        return {"mode": self.mode, "temporal": temporal, "workers": workers, "ollama": llm, "docker": docker}
+
+    async def _temporal_status(self) -> dict[str, Any]:
+        s = self.settings
+        info: dict[str, Any] = {
+            "available": False,
+            "address": s.temporal_address,
+            "namespace": s.namespace,
+            "web_ui": f"http://localhost:{s.ui_port}/namespaces/{s.namespace}/workflows",
+        }
+        if self._client is None:
+            info["error"] = f"not connected to {s.temporal_address}"
+            return info
+        try:
+            answer = await asyncio.wait_for(
+                self._client.workflow_service.get_system_info(GetSystemInfoRequest()), STATUS_TIMEOUT
+            )
+            info["available"] = True
+            info["server_version"] = answer.server_version
+        except Exception as exc:
+            info["error"] = str(exc) or type(exc).__name__
+        return info
+
+    async def _worker_status(self) -> dict[str, Any]:
+        pollers = 0
+        if self._client is not None:
+            pollers = await live_pollers(self._client, self.settings.namespace, self.settings.task_queue)
+        return {
+            "available": pollers > 0,
+            "task_queue": self.settings.task_queue,
+            "pollers": pollers,
+            "in_process": self.eager,
+        }
+
+    async def _llm_status(self) -> dict[str, Any]:
+        host = self.settings.ollama_host
+        info: dict[str, Any] = {"available": False, "host": host, "models": []}
+        try:
+            async with httpx.AsyncClient(timeout=STATUS_TIMEOUT) as http:
+                answer = await http.get(host + "/api/tags")
+                answer.raise_for_status()
+                info["models"] = [str(m.get("name")) for m in answer.json().get("models", [])]
+                info["available"] = True
+        except (httpx.HTTPError, ValueError) as exc:
+            info["error"] = str(exc) or type(exc).__name__
+        info["default_model"] = self.settings.default_model
+        return info
+
+    async def _docker_status(self) -> dict[str, Any]:
+        from gleitzeit.executors.docker import docker_status
+
+        image = self.settings.sandbox_image
+        reason = await asyncio.to_thread(docker_status, image)
+        info: dict[str, Any] = {"available": reason is None, "image": image, "executor": self.settings.executor}
+        if reason:
+            info["error"] = reason
+        return info
+

@@ -1,0 +1,185 @@
+"""Input, state and result of the durable batch workflow (``batch_process`` and the YAML batch form).
+
+Files are listed and read inside activities; the workflow only carries file names, a cursor and
+counters, so a batch of 100,000 files never pushes its contents through the history. Each file's
+result is written to ``output_dir`` by the activity that produced it; the workflow result holds
+counts and, for small batches, the results themselves.
+
+Where results go:
+
+- ``output_dir`` given: ``<output_dir>/<relative path>.json`` per file (see ``BatchFileResult``), and
+  inline in ``BatchResult.results`` for batches of at most ``inline_results_limit`` files;
+- no ``output_dir``, small batch: inline only (a value too large to carry inline is written under
+  ``<data_dir>/batches/<workflow id>/`` instead, and the result says so);
+- no ``output_dir``, large batch: under ``<data_dir>/batches/<workflow id>/`` (``BatchResult.output_dir``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from gleitzeit.dsl.models import RetrySpec
+
+__all__ = [
+    "DEFAULT_FILES_PER_RUN",
+    "BatchFileInput",
+    "BatchFileResult",
+    "BatchInput",
+    "BatchListInput",
+    "BatchListing",
+    "BatchPageInput",
+    "BatchProgress",
+    "BatchResult",
+    "BatchState",
+]
+
+# Files handled by one workflow run before continue-as-new: ~3 history events per file plus the
+# workflow tasks between them keeps a run far below Temporal's 51,200-event limit.
+DEFAULT_FILES_PER_RUN = 2000
+
+
+class BatchInput(BaseModel):
+    directory: str
+    pattern: str = "*"
+    # The task every file goes through: a method and its parameters (a template). The file is
+    # handed over the way the original Gleitzeit did: file_path for llm text methods, image_path
+    # for llm/vision, context.file_path for python/execute.
+    method: str = "llm/chat"
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    max_concurrent: int = Field(default=5, ge=1, le=1000)
+    output_dir: str | None = None
+    # Relative directory / output_dir resolve against this (start_batch fills in the caller's cwd).
+    base_dir: str | None = None
+    # Per-file attempt limits, as for a DAG task.
+    timeout: float | None = None
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    # A full retry block (backoff, delays) for each file; overrides max_attempts when given.
+    retry: RetrySpec | None = None
+    # How soon a file whose worker died is retried elsewhere (default: the method's heartbeat timeout).
+    heartbeat_timeout: float | None = Field(default=None, gt=0)
+    name: str = "batch"
+    # Keep per-file results in the workflow result only up to this many files (the rest: output_dir).
+    inline_results_limit: int = Field(default=1000, ge=0)
+    # Continue-as-new after this many files in one run (also earlier, when Temporal suggests it).
+    files_per_run: int = Field(default=DEFAULT_FILES_PER_RUN, ge=1)
+    # Carried across continue-as-new; None on the first run.
+    state: BatchState | None = None
+
+
+class BatchState(BaseModel):
+    listing_id: str | None = None  # where the listing activity stored the sorted file list
+    total: int = 0
+    cursor: int = 0  # files before this index have been scheduled (and finished) in an earlier run
+    # "completed" counts every file that has a result, including those found already done.
+    completed: int = 0
+    failed: int = 0
+    skipped_existing: int = 0  # output already present from an earlier run: not redone
+    results: dict[str, Any] = Field(default_factory=dict)  # file -> result (small batches only)
+    errors: dict[str, str] = Field(default_factory=dict)  # file -> error (capped)
+    runs: int = 1  # how many workflow runs (continue-as-new) so far
+    # Set by the listing activity.
+    root: str | None = None  # the directory, absolute
+    results_dir: str | None = None  # where every file's result is written (None: inline only)
+    spill_dir: str | None = None  # where a result too large to carry inline goes
+    inline_bytes: int = 0  # size of ``results`` so far (bounded, see the workflow)
+    results_truncated: bool = False
+    spilled: int = 0  # results written to spill_dir instead of inline
+
+
+class BatchProgress(BaseModel):
+    workflow_id: str
+    name: str
+    total: int
+    completed: int
+    failed: int
+    skipped_existing: int
+    running: int
+    status: str = "running"  # running | completed | partial | failed | cancelled
+    runs: int = 1
+    output_dir: str | None = None
+
+
+class BatchResult(BaseModel):
+    workflow_id: str
+    name: str
+    total: int
+    completed: int
+    failed: int
+    skipped_existing: int
+    output_dir: str | None = None  # where the per-file results were written (None: inline only)
+    results: dict[str, Any] = Field(default_factory=dict)  # file name -> response (see inline limit)
+    errors: dict[str, str] = Field(default_factory=dict)
+    results_truncated: bool = False
+    runs: int = 1
+    # "partial": some files failed (see failed / errors); a batch where every file fails is partial too.
+    status: Literal["completed", "partial"] = "completed"
+    warnings: list[str] = Field(default_factory=list)
+
+
+# -- activity contracts (files.list, files.page, batch.process_file) -----------------------------------
+
+
+class BatchListInput(BaseModel):
+    workflow_id: str
+    directory: str
+    pattern: str = "*"
+    base_dir: str | None = None
+    output_dir: str | None = None
+    # Batches above this many files without an output_dir write their results under data_dir.
+    inline_results_limit: int = 1000
+
+
+class BatchListing(BaseModel):
+    listing_id: str  # absolute path of the listing file (readable by every worker sharing the disk)
+    total: int
+    root: str
+    results_dir: str | None = None
+    spill_dir: str
+
+
+class BatchPageInput(BaseModel):
+    listing_id: str
+    start: int
+    count: int
+
+
+class BatchFileInput(BaseModel):
+    workflow_id: str = ""
+    run_id: str = ""
+    index: int
+    file: str  # relative to root, POSIX separators
+    root: str
+    method: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    base_dir: str | None = None
+    results_dir: str | None = None
+    spill_dir: str | None = None
+    inline: bool = False  # return the result's value for the workflow's inline results
+    # Largest value (JSON bytes, with its file name) returned inline; a larger one is written to
+    # results_dir, or to spill_dir when there is none, so no result is ever lost.
+    inline_max_bytes: int = 0
+    timeout: float | None = None
+    retry: RetrySpec | None = None
+
+
+class BatchFileResult(BaseModel):
+    """What one file's activity returns: a small summary, never the whole result of a big answer.
+
+    The file written is ``<results_dir>/<file>.json``: ``{"file", "method", "result"}`` with the
+    method's full result (``result.response`` for llm methods, ``result.result`` for python).
+    """
+
+    file: str
+    status: Literal["completed", "skipped_existing"]
+    output: str | None = None  # path of the result file, when one was written or found
+    size: int = 0  # bytes of the result file (or of the value when none was written)
+    value: Any = None  # the primary value (response / script result) when inline was asked and small
+    has_value: bool = False
+    value_bytes: int = 0  # JSON size of value plus its file name, for the workflow's inline budget
+    spilled: bool = False  # written to spill_dir because it was too large to carry inline
+    preview: str | None = None  # the first characters of the primary value
+
+
+BatchInput.model_rebuild()

@@ -1,0 +1,164 @@
+"""The llm.* activities against the OllamaDouble (faults) and the real embedded LLM server."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from gleitzeit.activities.llm import LlmActivities
+from gleitzeit.activities.models import TaskInput
+from gleitzeit.config import Settings
+from tests.doubles.ollama_double import OllamaDouble
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def double() -> Iterator[OllamaDouble]:
+    with OllamaDouble() as d:
+        yield d
+
+
+def acts_for(url: str) -> LlmActivities:
+    return LlmActivities(Settings(ollama_host=url, llm_timeout=10))
+
+
+def task(method: str = "llm/chat", **params: Any) -> TaskInput:
+    params.setdefault("model", "smollm2:135m")
+    return TaskInput(workflow_id="wf-1", task_id="t1", method=method, parameters=params)
+
+
+async def run(fn: Any, inp: TaskInput) -> Any:
+    return await ActivityEnvironment().run(fn, inp)
+
+
+def chat(**params: Any) -> TaskInput:
+    params.setdefault("messages", [{"role": "user", "content": "hello there"}])
+    return task(**params)
+
+
+async def test_chat_returns_response_model_and_counts(double: OllamaDouble) -> None:
+    result = await run(acts_for(double.url).chat, chat(temperature=0.1, max_tokens=5))
+    assert "hello there" in result["response"]
+    assert result["model"].startswith("smollm2")
+    assert result["tokens_used"] > 0
+    (req,) = double.requests
+    assert req.path == "/api/chat"
+    assert req.body is not None and req.body["options"] == {"temperature": 0.1, "num_predict": 5}
+    assert req.request_id == "wf-1/t1/1"  # lets the server's request log count calls per task
+
+
+async def test_server_error_is_retryable(double: OllamaDouble) -> None:
+    double.fail(times=1, status=503)
+    with pytest.raises(ApplicationError) as info:
+        await run(acts_for(double.url).chat, chat())
+    assert info.value.type == "LLMServerError" and not info.value.non_retryable
+
+
+async def test_unknown_model_fails_without_retry(double: OllamaDouble) -> None:
+    with pytest.raises(ApplicationError) as info:
+        await run(acts_for(double.url).chat, chat(model="no-such-model"))
+    assert info.value.type == "ModelNotFound" and info.value.non_retryable
+    assert "no-such-model" in info.value.message
+
+
+async def test_dropped_connection_is_retryable(double: OllamaDouble) -> None:
+    double.drop(times=1, after_chunks=1)
+    with pytest.raises(ApplicationError) as info:
+        await run(acts_for(double.url).chat, chat())
+    assert not info.value.non_retryable
+
+
+async def test_connection_refused_is_retryable() -> None:
+    with pytest.raises(ApplicationError) as info:
+        await run(acts_for("http://127.0.0.1:9").chat, chat())
+    assert info.value.type == "LLMUnavailable" and not info.value.non_retryable
+
+
+async def test_file_path_text_goes_before_the_last_user_message(double: OllamaDouble, tmp_path: Path) -> None:
+    (tmp_path / "doc.txt").write_text("THE FILE TEXT")
+    inp = chat(file_path="doc.txt", messages=[{"role": "user", "content": "summarise"}])
+    inp.base_dir = str(tmp_path)
+    await run(acts_for(double.url).chat, inp)
+    body = double.requests[0].body
+    assert body is not None
+    assert body["messages"][-1]["content"] == "THE FILE TEXT\n\nsummarise"
+
+
+async def test_missing_file_is_bad_input(double: OllamaDouble, tmp_path: Path) -> None:
+    inp = chat(file_path="missing.txt")
+    inp.base_dir = str(tmp_path)
+    with pytest.raises(ApplicationError) as info:
+        await run(acts_for(double.url).chat, inp)
+    assert info.value.type == "FileNotFound" and info.value.non_retryable
+    assert "missing.txt" in info.value.message
+    assert double.requests == []
+
+
+async def test_vision_sends_the_encoded_image(double: OllamaDouble, tmp_path: Path) -> None:
+    (tmp_path / "pic.png").write_bytes(b"\x89PNG fake")
+    inp = task("llm/vision", prompt="what is this?", image_path=str(tmp_path / "pic.png"))
+    result = await run(acts_for(double.url).vision, inp)
+    body = double.requests[0].body
+    assert body is not None
+    assert body["messages"][-1]["images"] == [base64.b64encode(b"\x89PNG fake").decode()]
+    assert result["images_analyzed"] == [str(tmp_path / "pic.png")]
+
+
+async def test_generate_and_system_prompt(double: OllamaDouble) -> None:
+    result = await run(
+        acts_for(double.url).generate, task("llm/generate", prompt="complete me", system="sys")
+    )
+    assert "complete me" in result["response"]
+    body = double.requests[0].body
+    assert body is not None and body["system"] == "sys"
+
+
+async def test_json_format_is_parsed(double: OllamaDouble) -> None:
+    payload = json.dumps({"answer": 42})
+    result = await run(
+        acts_for(double.url).chat, chat(format="json", messages=[{"role": "user", "content": payload}])
+    )
+    # The double answers a format request with a JSON document wrapping the echo.
+    assert result["parsed"] == {"echo": payload}
+    assert json.loads(result["response"]) == result["parsed"]
+
+
+async def test_embed_single_and_many(double: OllamaDouble) -> None:
+    acts = acts_for(double.url)
+    one = await run(acts.embed, task("llm/embed", model="all-minilm", input="a sentence"))
+    many = await run(acts.embed, task("llm/embed", model="all-minilm", input=["a", "b"]))
+    assert len(one["embeddings"]) == 1 and one["embedding"] == one["embeddings"][0]
+    assert len(many["embeddings"]) == 2
+
+
+async def test_oversized_result_is_refused(double: OllamaDouble) -> None:
+    acts = LlmActivities(Settings(ollama_host=double.url, max_result_bytes=100))
+    with pytest.raises(ApplicationError) as info:
+        await run(acts.chat, chat(messages=[{"role": "user", "content": "x" * 500}]))
+    assert info.value.type == "ResultTooLarge" and info.value.non_retryable
+
+
+@pytest.mark.llm
+async def test_real_server_chat_json_and_embed(llm_server: Any) -> None:
+    acts = acts_for(llm_server.url)
+    answer = await run(acts.chat, chat(max_tokens=12, temperature=0))
+    assert answer["response"].strip() and answer["tokens_used"] > 0
+    structured = await run(
+        acts.chat,
+        chat(
+            max_tokens=40,
+            format={"type": "object", "properties": {"colour": {"type": "string"}}, "required": ["colour"]},
+            messages=[{"role": "user", "content": "Name a colour as JSON."}],
+        ),
+    )
+    assert isinstance(structured["parsed"], dict) and "colour" in structured["parsed"]
+    emb = await run(acts.embed, task("llm/embed", model="all-minilm", input="durable pipelines"))
+    assert len(emb["embedding"]) == 384
