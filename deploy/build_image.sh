@@ -60,9 +60,14 @@ IMAGE_PY=$(docker run --rm --network none --entrypoint python3 "$BASE" -c 'impor
   || die "the base image $BASE has no python3"
 [ "$HOST_PY" = "$IMAGE_PY" ] || die "host Python $HOST_PY differs from the base image's $IMAGE_PY: set PYTHON to a python$IMAGE_PY"
 
+pip_wheel() {
+  # pip warns once per missing local index folder on some machines; real errors stay visible.
+  "$PY" -m pip wheel -q --disable-pip-version-check "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
+
 log "filling the wheelhouse deploy/wheels (pip wheel on this host)"
 "$PY" deploy/image_requirements.py pyproject.toml > deploy/wheels/deps/requirements.txt
-"$PY" -m pip wheel -q --disable-pip-version-check --wheel-dir deploy/wheels/deps \
+pip_wheel --wheel-dir deploy/wheels/deps \
   --find-links deploy/wheels/deps -r deploy/wheels/deps/requirements.txt \
   || die "pip wheel of the dependencies failed"
 rm -f deploy/wheels/app/gleitzeit-*.whl
@@ -71,12 +76,17 @@ trap 'rm -rf "$BUILD"' EXIT
 # Build from a copy: an in-tree build would leave build/ and *.egg-info behind in the checkout.
 cp -r pyproject.toml gleitzeit "$BUILD"/
 [ -f README.md ] && cp README.md "$BUILD"/
-"$PY" -m pip wheel -q --disable-pip-version-check --no-deps --wheel-dir deploy/wheels/app "$BUILD" \
+pip_wheel --no-deps --wheel-dir deploy/wheels/app "$BUILD" \
   || die "pip wheel of gleitzeit failed"
 
 log "docker build -t $TAG (base $BASE)"
-DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0} docker build -q \
-  --build-arg "BASE_IMAGE=$BASE" --label "gleitzeit.recipe=$RECIPE" -t "$TAG" . >/dev/null \
-  || die "docker build failed (run it without -q to see why: docker build --build-arg BASE_IMAGE=$BASE .)"
+# The classic builder: it needs no buildx plugin (absent here) and handles this Dockerfile fully.
+DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0} docker build \
+  --build-arg "BASE_IMAGE=$BASE" --label "gleitzeit.recipe=$RECIPE" -t "$TAG" . >"$BUILD/build.log" 2>&1 || {
+  tail -n 40 "$BUILD/build.log" >&2
+  die "docker build failed (log above)"
+}
+# Earlier builds of the tag, now untagged, only take space (the build stage stays as layer cache).
+docker image prune -f --filter "label=gleitzeit.recipe" >/dev/null 2>&1 || true
 log "built $TAG ($(docker image inspect -f '{{.Size}}' "$TAG" | awk '{printf "%.0f MB", $1/1e6}'))"
 echo "$TAG"

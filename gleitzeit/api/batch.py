@@ -49,6 +49,7 @@ async def batch_results(workflow_id: str, request: Request, wait: float = 0.0) -
     if run.kind != "batch":
         raise ValidationError(f"'{workflow_id}' is not a batch")
     execution = await run.result(min(wait, 30.0) if wait else None)
-    return {"results": await backend.batch_results(execution), "errors": {
-        k: r.error for k, r in execution.results.items() if r.error
-    }}
+    return {
+        "results": await backend.batch_results(execution),
+        "errors": {k: r.error for k, r in execution.results.items() if r.error},
+    }

@@ -45,7 +45,9 @@ def install_error_handlers(app: FastAPI) -> None:
         problems = []
         for e in exc.errors():
             loc = [str(p) for p in e.get("loc", ()) if p != "body"]
-            problems.append({"message": str(e.get("msg")), "key": ".".join(loc) or None, "code": str(e.get("type"))})
+            problems.append(
+                {"message": str(e.get("msg")), "key": ".".join(loc) or None, "code": str(e.get("type"))}
+            )
         message = "invalid request: " + "; ".join(
             f"{p['key']}: {p['message']}" if p["key"] else str(p["message"]) for p in problems
         )
@@ -63,5 +65,9 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unexpected error in %s %s", request.method, request.url.path)
         return error_response(
             500,
-            {"type": "APIError", "message": f"internal error: {type(exc).__name__}: {exc}", "status_code": 500},
+            {
+                "type": "APIError",
+                "message": f"internal error: {type(exc).__name__}: {exc}",
+                "status_code": 500,
+            },
         )

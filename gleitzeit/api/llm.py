@@ -23,7 +23,9 @@ router = APIRouter(prefix="/v1", tags=["llm"])
 def _messages_and_options(body: ChatRequest) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     if (body.messages is None) == (body.prompt is None):
         raise ValidationError("give either 'prompt' or 'messages'")
-    messages = body.messages if body.messages is not None else chat_messages_for(body.prompt or "", body.system)
+    messages = (
+        body.messages if body.messages is not None else chat_messages_for(body.prompt or "", body.system)
+    )
     options = dict(body.options)
     options.setdefault("temperature", body.temperature)
     options.setdefault("max_tokens", body.max_tokens)
@@ -43,7 +45,7 @@ async def chat(body: ChatRequest, request: Request) -> ChatResponse:
 
 @router.post(
     "/chat/stream",
-    summary="Stream a chat answer as NDJSON lines: {\"chunk\": ...}, then {\"done\": true} or {\"error\": ...}",
+    summary='Stream a chat answer as NDJSON lines: {"chunk": ...}, then {"done": true} or {"error": ...}',
 )
 async def chat_stream(body: ChatRequest, request: Request) -> StreamingResponse:
     backend = backend_of(request)

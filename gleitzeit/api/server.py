@@ -10,7 +10,9 @@ from gleitzeit.config import Settings
 __all__ = ["serve"]
 
 
-def serve(settings: Settings, host: str | None = None, port: int | None = None, log_level: str = "info") -> None:
+def serve(
+    settings: Settings, host: str | None = None, port: int | None = None, log_level: str = "info"
+) -> None:
     """Serve until interrupted; the app brings up Temporal access and a worker on start."""
     app = create_app(settings)
     uvicorn.run(

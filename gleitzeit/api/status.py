@@ -45,9 +45,10 @@ async def execute_task(body: TaskRequest, request: Request) -> TaskResult:
     return await backend_of(request).execute_task(body.task, base_dir=str(guard.base))
 
 
-@router.post("/scripts", response_model=ScriptResponse, summary="Run a Python script durably; its JSON result")
+@router.post(
+    "/scripts", response_model=ScriptResponse, summary="Run a Python script durably; its JSON result"
+)
 async def execute_script(body: ScriptRequest, request: Request) -> ScriptResponse:
     path = guard_of(request).check(body.script, "script")
     result = await backend_of(request).execute_python_script(path, body.args, body.timeout)
     return ScriptResponse(result=result)
-

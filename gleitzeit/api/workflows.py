@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from gleitzeit.api.deps import backend_of, guard_of
 from gleitzeit.api.schemas import ResultPending, RunInfo, WorkflowRequest
@@ -31,7 +31,8 @@ def load_request_spec(body: WorkflowRequest, request: Request) -> WorkflowSpec:
         raise ValidationError(
             problems=[
                 Problem(
-                    "give exactly one of 'path', 'yaml' or 'spec'" + (f" (got {', '.join(given)})" if given else ""),
+                    "give exactly one of 'path', 'yaml' or 'spec'"
+                    + (f" (got {', '.join(given)})" if given else ""),
                     key="path|yaml|spec",
                     code="missing-key" if not given else "conflicting-parameters",
                 )
@@ -52,7 +53,9 @@ def load_request_spec(body: WorkflowRequest, request: Request) -> WorkflowSpec:
 
 
 def run_info(run: NativeRun, status: str = "running") -> RunInfo:
-    return RunInfo(workflow_id=run.workflow_id, run_id=run.run_id, kind=run.kind, status=status, web_url=run.web_url)
+    return RunInfo(
+        workflow_id=run.workflow_id, run_id=run.run_id, kind=run.kind, status=status, web_url=run.web_url
+    )
 
 
 @router.post("", response_model=None, status_code=201, summary="Start a workflow (or run it and wait)")
@@ -70,7 +73,9 @@ async def start_workflow(body: WorkflowRequest, request: Request, response: Resp
 async def list_workflows(
     request: Request,
     limit: int = Query(20, ge=1, le=1000),
-    query: str | None = Query(None, description="a Temporal visibility query, e.g. ExecutionStatus='Running'"),
+    query: str | None = Query(
+        None, description="a Temporal visibility query, e.g. ExecutionStatus='Running'"
+    ),
 ) -> list[WorkflowSummary]:
     return await backend_of(request).list_workflows(limit, query)
 
@@ -115,7 +120,11 @@ async def cancel_workflow(workflow_id: str, request: Request) -> RunInfo:
     return run_info(run, (await run.status()).value)
 
 
-@router.get("/{workflow_id}/logs", response_model=list[LogEvent], summary="What happened so far, oldest first")
-async def get_logs(workflow_id: str, request: Request, limit: int = Query(2000, ge=1, le=100_000)) -> list[LogEvent]:
+@router.get(
+    "/{workflow_id}/logs", response_model=list[LogEvent], summary="What happened so far, oldest first"
+)
+async def get_logs(
+    workflow_id: str, request: Request, limit: int = Query(2000, ge=1, le=100_000)
+) -> list[LogEvent]:
     run = await backend_of(request).get_workflow(workflow_id)
     return await run.logs(limit)

@@ -44,9 +44,7 @@ class BatchResults(dict[str, Any]):
 
 def read_batch_results(execution: WorkflowExecution) -> dict[str, Any]:
     """Inline results, completed from ``details['output_dir']`` when the batch wrote them there."""
-    results = {
-        name: r.result for name, r in execution.results.items() if r.status == TaskStatus.COMPLETED
-    }
+    results = {name: r.result for name, r in execution.results.items() if r.status == TaskStatus.COMPLETED}
     details = execution.details
     complete = int(details.get("completed") or 0)
     output_dir = details.get("output_dir")
@@ -64,6 +62,7 @@ def read_batch_results(execution: WorkflowExecution) -> dict[str, Any]:
             continue
         value = data.get("result")
         results.setdefault(
-            str(data["file"]), primary_value(str(data.get("method") or ""), value) if isinstance(value, dict) else value
+            str(data["file"]),
+            primary_value(str(data.get("method") or ""), value) if isinstance(value, dict) else value,
         )
     return results

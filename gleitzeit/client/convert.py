@@ -64,7 +64,9 @@ def task_result(progress: TaskProgress, result: Any = None) -> TaskResult:
     )
 
 
-def execution_from_dag(result: DagResult, *, run_id: str | None = None, web_url: str | None = None) -> WorkflowExecution:
+def execution_from_dag(
+    result: DagResult, *, run_id: str | None = None, web_url: str | None = None
+) -> WorkflowExecution:
     by_id = {t.task_id: t for t in result.tasks}
     results: dict[str, TaskResult] = {}
     for task_id, progress in by_id.items():
@@ -90,7 +92,9 @@ def execution_from_dag(result: DagResult, *, run_id: str | None = None, web_url:
 def execution_from_batch(
     result: BatchResult, *, run_id: str | None = None, web_url: str | None = None
 ) -> WorkflowExecution:
-    results = {name: TaskResult(task_id=name, result=value, attempts=1) for name, value in result.results.items()}
+    results = {
+        name: TaskResult(task_id=name, result=value, attempts=1) for name, value in result.results.items()
+    }
     for name, error in result.errors.items():
         results[name] = TaskResult(task_id=name, status=TaskStatus.FAILED, error=error)
     details = result.model_dump(mode="json", exclude={"results", "errors", "warnings", "workflow_id", "name"})
@@ -188,7 +192,11 @@ def events_from_history(
         elif et == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
             add("workflow_cancelled", event)
         elif et == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
-            add("workflow_terminated", event, message=event.workflow_execution_terminated_event_attributes.reason)
+            add(
+                "workflow_terminated",
+                event,
+                message=event.workflow_execution_terminated_event_attributes.reason,
+            )
         elif et == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
             add("workflow_timed_out", event)
         elif et == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
@@ -197,7 +205,9 @@ def events_from_history(
     if progress is not None:
         for t in progress.tasks:
             if t.state == "skipped":
-                events.append(LogEvent(time=t.ended_at, event="task_skipped", task_id=t.task_id, message=t.reason))
+                events.append(
+                    LogEvent(time=t.ended_at, event="task_skipped", task_id=t.task_id, message=t.reason)
+                )
         far = datetime.max.replace(tzinfo=UTC)
         events.sort(key=lambda e: e.time or far)
     if limit is not None and len(events) > limit:

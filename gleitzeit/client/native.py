@@ -238,11 +238,15 @@ class NativeBackend:
             execution = await self._run(handle).result()
         except TaskExecutionError as exc:
             if exc.cause_type == "ModelNotFound":
-                raise ModelNotFoundError(f"model '{model}' is not available on the LLM server: {exc.cause}") from None
+                raise ModelNotFoundError(
+                    f"model '{model}' is not available on the LLM server: {exc.cause}"
+                ) from None
             raise
         return str(execution.results[CHAT_TASK_ID].result["response"])
 
-    async def chat_stream(self, messages: Any, model: str | None, options: Mapping[str, Any]) -> AsyncIterator[str]:
+    async def chat_stream(
+        self, messages: Any, model: str | None, options: Mapping[str, Any]
+    ) -> AsyncIterator[str]:
         """Text chunks straight from the LLM server (not durable: nothing is recorded in Temporal)."""
         from gleitzeit.activities.llm import build_options
 
@@ -267,7 +271,9 @@ class NativeBackend:
                     yield text
         except ollama.ResponseError as exc:
             if exc.status_code == 404:
-                raise ModelNotFoundError(f"model '{model}' is not available on the LLM server: {exc.error}") from None
+                raise ModelNotFoundError(
+                    f"model '{model}' is not available on the LLM server: {exc.error}"
+                ) from None
             raise LLMUnavailableError(f"the LLM server answered {exc.status_code}: {exc.error}") from None
         except (httpx.TransportError, ConnectionError) as exc:
             raise LLMUnavailableError(
@@ -277,7 +283,9 @@ class NativeBackend:
             with contextlib.suppress(Exception):
                 await client.close()
 
-    async def execute_task(self, task: Task | Mapping[str, Any], *, base_dir: str | None = None) -> TaskResult:
+    async def execute_task(
+        self, task: Task | Mapping[str, Any], *, base_dir: str | None = None
+    ) -> TaskResult:
         spec, task_id = task_spec(task, base_dir=base_dir)
         run = await self.start_spec(spec)
         execution = await run.result()
@@ -395,8 +403,11 @@ class NativeBackend:
 
         image = self.settings.sandbox_image
         reason = await asyncio.to_thread(docker_status, image)
-        info: dict[str, Any] = {"available": reason is None, "image": image, "executor": self.settings.executor}
+        info: dict[str, Any] = {
+            "available": reason is None,
+            "image": image,
+            "executor": self.settings.executor,
+        }
         if reason:
             info["error"] = reason
         return info
-

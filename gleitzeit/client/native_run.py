@@ -39,14 +39,17 @@ def rpc_error(exc: RPCError, workflow_id: str) -> GleitzeitError:
         return WorkflowNotFoundError(f"no workflow with id '{workflow_id}' ({exc.message})")
     if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
         return TemporalUnavailableError(f"Temporal did not answer about '{workflow_id}': {exc.message}")
-    return WorkflowExecutionError(f"Temporal refused a request about '{workflow_id}': {exc.message}",
-                                  workflow_id=workflow_id)
+    return WorkflowExecutionError(
+        f"Temporal refused a request about '{workflow_id}': {exc.message}", workflow_id=workflow_id
+    )
 
 
 class NativeRun(WorkflowRun):
     """A run started or found through a Temporal client; ``kind`` is ``workflow`` or ``batch``."""
 
-    def __init__(self, handle: WorkflowHandle[Any, Any], kind: str = "workflow", web_url: str | None = None) -> None:
+    def __init__(
+        self, handle: WorkflowHandle[Any, Any], kind: str = "workflow", web_url: str | None = None
+    ) -> None:
         super().__init__(handle.id, handle.result_run_id or handle.run_id, web_url)
         self.handle = handle
         self.kind = kind
@@ -78,7 +81,10 @@ class NativeRun(WorkflowRun):
             with contextlib.suppress(Exception):
                 result = await self.handle.result()
                 if isinstance(result, DagResult):
-                    done = {s: sum(1 for t in result.tasks if t.state == s) for s in ("completed", "failed", "skipped")}
+                    done = {
+                        s: sum(1 for t in result.tasks if t.state == s)
+                        for s in ("completed", "failed", "skipped")
+                    }
                     return WorkflowProgress(
                         workflow_id=result.workflow_id,
                         name=result.name,
@@ -101,7 +107,9 @@ class NativeRun(WorkflowRun):
         if self.kind != "batch":
             with contextlib.suppress(Exception):
                 progress = await asyncio.wait_for(self.progress(), 5.0)
-        return events_from_history(history, progress if isinstance(progress, WorkflowProgress) else None, limit)
+        return events_from_history(
+            history, progress if isinstance(progress, WorkflowProgress) else None, limit
+        )
 
     async def cancel(self) -> None:
         try:

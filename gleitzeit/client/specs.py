@@ -65,12 +65,16 @@ def chat_spec(messages: Any, model: str, options: Mapping[str, Any]) -> Workflow
     if issues:
         raise ValidationError(
             problems=[
-                Problem(i.message, task=CHAT_TASK_ID, key=".".join(map(str, i.path)), hint=i.hint, code=i.code)
+                Problem(
+                    i.message, task=CHAT_TASK_ID, key=".".join(map(str, i.path)), hint=i.hint, code=i.code
+                )
                 for i in issues
             ]
         )
     return WorkflowSpec(
-        name="chat", tasks=[TaskSpec(id=CHAT_TASK_ID, method="llm/chat", parameters=params)], base_dir=os.getcwd()
+        name="chat",
+        tasks=[TaskSpec(id=CHAT_TASK_ID, method="llm/chat", parameters=params)],
+        base_dir=os.getcwd(),
     )
 
 
@@ -108,7 +112,9 @@ def task_spec(task: Task | Mapping[str, Any], *, base_dir: str | None = None) ->
     return spec, spec.tasks[0].id
 
 
-def script_spec(script: str | os.PathLike[str], args: Mapping[str, Any] | None, timeout: float) -> WorkflowSpec:
+def script_spec(
+    script: str | os.PathLike[str], args: Mapping[str, Any] | None, timeout: float
+) -> WorkflowSpec:
     """A one-task ``python/execute`` pipeline running ``script`` with ``args`` as its JSON context."""
     if args is not None and not isinstance(args, Mapping):
         raise ValidationError(f"args must be a dict (the script's JSON context), not {type(args).__name__}")

@@ -41,7 +41,7 @@ _LLM_TEXT_FIELDS = (
 METHODS: dict[str, MethodInfo] = {
     m.name: m
     for m in (
-        MethodInfo("llm/chat", ("chat",), "llm", "llm.chat", _LLM_TEXT_FIELDS, "response", 300.0, 30.0, 3),
+        MethodInfo("llm/chat", ("chat",), "llm", "llm.chat", _LLM_TEXT_FIELDS, "response", 300.0, 20.0, 3),
         MethodInfo(
             "llm/generate",
             ("llm/complete", "generate", "complete"),
@@ -50,7 +50,7 @@ METHODS: dict[str, MethodInfo] = {
             _LLM_TEXT_FIELDS,
             "response",
             300.0,
-            30.0,
+            20.0,
             3,
         ),
         MethodInfo(
@@ -61,7 +61,7 @@ METHODS: dict[str, MethodInfo] = {
             _LLM_TEXT_FIELDS + ("images_analyzed",),
             "response",
             300.0,
-            30.0,
+            20.0,
             3,
         ),
         MethodInfo(
@@ -72,7 +72,7 @@ METHODS: dict[str, MethodInfo] = {
             ("embeddings", "embedding", "model", "prompt_tokens", "total_duration", "result"),
             "embeddings",
             120.0,
-            30.0,
+            20.0,
             3,
         ),
         MethodInfo(

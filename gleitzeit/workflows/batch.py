@@ -31,6 +31,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from gleitzeit.activities.common import HEARTBEAT_INTERVAL
     from gleitzeit.dsl.models import RetrySpec, TaskSpec
     from gleitzeit.workflows.batch_models import (
         BatchFileInput,
@@ -260,13 +261,18 @@ class BatchWorkflow:
             activity_id=file_activity_id(file),
             summary=f"file: {file}"[:200],
             start_to_close_timeout=opts.start_to_close,
-            heartbeat_timeout=timedelta(seconds=inp.heartbeat_timeout)
-            if inp.heartbeat_timeout
-            else opts.heartbeat,
+            heartbeat_timeout=self._heartbeat(inp, opts.heartbeat),
             retry_policy=opts.retry_policy,
             result_type=BatchFileResult,
         )
         self._running[handle] = file
+
+    @staticmethod
+    def _heartbeat(inp: BatchInput, default: timedelta) -> timedelta:
+        if inp.heartbeat_timeout is None:
+            return default
+        # Shorter than two heartbeat intervals and a live, busy activity would be taken for dead.
+        return timedelta(seconds=max(inp.heartbeat_timeout, 2 * HEARTBEAT_INTERVAL))
 
     def _finish(self, file: str, handle: asyncio.Task[Any]) -> None:
         s = self._state

@@ -1,0 +1,126 @@
+"""Start the REST server (``gleitzeit serve``) as a subprocess for api mode's ``auto_start_server``.
+
+The server gets this client's settings through the environment (``GLEITZEIT_*``), so it talks to the
+same Temporal, task queue and LLM server. Its output goes to ``<data_dir>/logs/api-server-<port>.log``.
+It runs in its own session: with ``keep_server_running`` it outlives the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from gleitzeit.config import Settings
+from gleitzeit.core.errors import ServiceUnavailableError
+
+__all__ = ["ApiServerProcess", "api_answers", "settings_env", "start_api_server"]
+
+START_TIMEOUT = 120.0  # the server brings up Temporal's dev server and a worker before it answers
+STOP_GRACE = 15.0
+
+
+async def api_answers(base_url: str, timeout: float = 1.0) -> bool:
+    """Whether a Gleitzeit API answers ``GET /v1/health`` at ``base_url``."""
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as http:
+            answer = await http.get(base_url.rstrip("/") + "/v1/health")
+            return answer.status_code == 200 and answer.json().get("service") == "gleitzeit"
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """``settings`` as GLEITZEIT_* environment variables (lists as JSON, as pydantic-settings reads them)."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump(mode="json").items():
+        if value is None:
+            continue
+        if isinstance(value, list | dict):
+            text = json.dumps(value)
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            text = str(value)
+        env[f"GLEITZEIT_{name.upper()}"] = text
+    return env
+
+
+class ApiServerProcess:
+    def __init__(self, process: subprocess.Popen[bytes], url: str, log_file: Path) -> None:
+        self.process = process
+        self.url = url
+        self.log_file = log_file
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self, timeout: float = STOP_GRACE) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=timeout)
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+async def start_api_server(
+    settings: Settings, host: str, port: int, *, timeout: float = START_TIMEOUT
+) -> ApiServerProcess:
+    """Start ``gleitzeit serve`` and wait until it answers; ServiceUnavailableError naming the log if not."""
+    log_file = Path(settings.data_dir) / "logs" / f"api-server-{port}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable,
+        "-c",
+        "from gleitzeit.cli import main; main()",
+        "serve",
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
+    env = {**os.environ, **settings_env(settings)}
+    with open(log_file, "ab") as log_fh:
+        process = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=log_fh,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    url_host = f"[{host}]" if ":" in host else host
+    server = ApiServerProcess(process, f"http://{url_host}:{port}", log_file)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServiceUnavailableError(
+                f"the Gleitzeit API server exited with code {process.returncode} while starting; "
+                f"see {log_file}:\n{_tail(log_file)}"
+            )
+        if await api_answers(server.url):
+            return server
+        await asyncio.sleep(0.2)
+    await asyncio.to_thread(server.stop)
+    raise ServiceUnavailableError(
+        f"the Gleitzeit API server did not answer at {server.url} within {timeout:.0f} s; see {log_file}:\n"
+        f"{_tail(log_file)}"
+    )
