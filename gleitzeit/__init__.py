@@ -1,18 +1,100 @@
-"""Gleitzeit: durable LLM and Python pipelines from YAML, on Temporal."""
+"""Gleitzeit: durable LLM and Python pipelines from YAML, on Temporal.
+
+    from gleitzeit import GleitzeitClient
+
+    async with GleitzeitClient() as client:
+        print(await client.chat("What is Python?"))
+
+The client is imported lazily (on first access of ``GleitzeitClient``): workflow code imports
+``gleitzeit.*`` modules inside Temporal's sandbox, which must not pull in the whole client stack.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from gleitzeit.core.errors import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    DockerUnavailableError,
+    ExecutionError,
     GleitzeitError,
+    LLMUnavailableError,
+    ModelNotFoundError,
+    NotFoundError,
+    Problem,
+    ScriptError,
+    ServiceUnavailableError,
     TaskExecutionError,
+    TemporalUnavailableError,
     TimeoutError,
     ValidationError,
+    WorkflowCancelledError,
+    WorkflowExecutionError,
+    WorkflowNotFoundError,
 )
+from gleitzeit.core.models import (
+    LogEvent,
+    Task,
+    TaskResult,
+    TaskStatus,
+    WorkflowExecution,
+    WorkflowStatus,
+    WorkflowSummary,
+)
+
+if TYPE_CHECKING:
+    from gleitzeit.client import BatchResults, GleitzeitClient, WorkflowResults, WorkflowRun
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BatchResults",
+    "ConfigurationError",
+    "DockerUnavailableError",
+    "ExecutionError",
+    "GleitzeitClient",
     "GleitzeitError",
+    "LLMUnavailableError",
+    "LogEvent",
+    "ModelNotFoundError",
+    "NotFoundError",
+    "Problem",
+    "ScriptError",
+    "ServiceUnavailableError",
+    "Task",
     "TaskExecutionError",
+    "TaskResult",
+    "TaskStatus",
+    "TemporalUnavailableError",
     "TimeoutError",
     "ValidationError",
+    "WorkflowCancelledError",
+    "WorkflowExecution",
+    "WorkflowExecutionError",
+    "WorkflowNotFoundError",
+    "WorkflowResults",
+    "WorkflowRun",
+    "WorkflowStatus",
+    "WorkflowSummary",
     "__version__",
 ]
+
+_LAZY = ("BatchResults", "GleitzeitClient", "WorkflowResults", "WorkflowRun")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import gleitzeit.client as client
+
+        value = getattr(client, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gleitzeit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

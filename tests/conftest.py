@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.llm",
     "tests.fixtures.temporal",
     "tests.fixtures.docker",
+    "tests.fixtures.client",
 ]

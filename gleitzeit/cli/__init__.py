@@ -19,6 +19,13 @@ from gleitzeit.cli import llm as _llm  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import run as _run  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import worker as _worker  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import dev as _dev  # noqa: F401,E402  isort: skip
+from gleitzeit.cli import status as _status  # noqa: F401,E402  isort: skip
+from gleitzeit.cli import list as _list  # noqa: F401,E402  isort: skip
+from gleitzeit.cli import result as _result  # noqa: F401,E402  isort: skip
+from gleitzeit.cli import cancel as _cancel  # noqa: F401,E402  isort: skip
+from gleitzeit.cli import chat as _chat  # noqa: F401,E402  isort: skip
+from gleitzeit.cli import batch as _batch  # noqa: F401,E402  isort: skip
+from gleitzeit.cli import serve as _serve  # noqa: F401,E402  isort: skip
 
 __all__ = ["app", "main"]
 

@@ -45,16 +45,17 @@ def parse_inputs(pairs: list[str]) -> dict[str, str]:
 
 
 def load_for_run(file: Path, raw_inputs: dict[str, Any]) -> tuple[WorkflowSpec, dict[str, Any]]:
-    """Load, expand the batch form, and bind inputs; raises ValidationError with every problem."""
+    """Load and bind inputs; raises ValidationError with every problem.
+
+    The batch form stays a batch (``spec.batch``): `gleitzeit run` sends it through BatchWorkflow
+    (gleitzeit.cli.batch_run), never expanded into one DAG task per file.
+    """
     from gleitzeit.dsl import load_workflow
-    from gleitzeit.dsl.batch import expand_batch
     from gleitzeit.dsl.inputs import bind_inputs
 
     if not file.exists():
         raise ValidationError(f"{file}: no such file")
     spec = load_workflow(file)
-    if spec.batch is not None:
-        spec = expand_batch(spec)
     return spec, bind_inputs(spec, raw_inputs)
 
 
@@ -109,6 +110,16 @@ async def _run(
         if not exc.problems:
             err.print(f"  {exc}", markup=False, highlight=False)
         return EXIT_INVALID
+
+    # -- batch form: the durable BatchWorkflow (see gleitzeit.cli.batch_run) --
+    if spec.batch is not None:
+        from gleitzeit.cli.batch_run import run_batch_form
+
+        return await run_batch_form(
+            spec, bound, settings, as_json=as_json, wait=wait, worker=worker, workflow_id=workflow_id,
+            out=out, err=err,
+        )
+    # -- end batch form --
 
     need_llm = any(t.method.startswith("llm/") for t in spec.tasks)
     async with LocalRuntime(settings, worker=worker if wait else "never", need_llm=need_llm) as rt:

@@ -27,6 +27,9 @@ async def serve_worker(task_queue: str | None, max_concurrent_activities: int) -
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     console = Console(stderr=True)
+    swept = await asyncio.to_thread(_sweep_containers)
+    if swept:
+        console.print(f"removed {swept} exited script container(s) left by earlier workers")
     console.print(
         f"worker polling task queue [bold]{settings.task_queue}[/] at {settings.temporal_address} "
         f"(namespace {settings.namespace}, LLM server {settings.ollama_host}); Ctrl-C or SIGTERM stops it"
@@ -37,6 +40,16 @@ async def serve_worker(task_queue: str | None, max_concurrent_activities: int) -
         # graceful_shutdown_timeout to finish, then are cancelled and retried elsewhere.
         console.print("stopping worker (finishing running activities)...")
     console.print("worker stopped")
+
+
+def _sweep_containers() -> int:
+    """Exited sandbox containers of crashed workers (running ones may belong to a live worker)."""
+    try:
+        from gleitzeit.executors.docker import sweep_exited_containers
+
+        return sweep_exited_containers()
+    except Exception:  # no engine here: nothing to sweep
+        return 0
 
 
 @app.command()

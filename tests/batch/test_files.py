@@ -56,8 +56,9 @@ async def test_each_result_is_written_and_a_rerun_redoes_nothing(
     names = make_tree(tmp_path / "in", 20)
     out = tmp_path / "out"
     settings = batch_settings(tmp_path, ollama_host=double.url)
-    first = await run(time_skipping_env, settings, directory=str(tmp_path / "in"), output_dir=str(out),
-                      max_concurrent=4)
+    first = await run(
+        time_skipping_env, settings, directory=str(tmp_path / "in"), output_dir=str(out), max_concurrent=4
+    )
     assert first.completed == 20 and first.skipped_existing == 0 and first.output_dir == str(out.resolve())
     assert per_file_requests(double, first.workflow_id) == {n: 1 for n in names}
     for name in names:
@@ -88,8 +89,14 @@ async def test_python_scripts_get_each_file_in_their_context(
     )
     settings = batch_settings(tmp_path, executor="local")
     result = await run(
-        time_skipping_env, settings, directory="in", base_dir=str(tmp_path), pattern="**/*.txt",
-        method="python", parameters={"code": code, "context": {"tag": "t"}}, output_dir="out",
+        time_skipping_env,
+        settings,
+        directory="in",
+        base_dir=str(tmp_path),
+        pattern="**/*.txt",
+        method="python",
+        parameters={"code": code, "context": {"tag": "t"}},
+        output_dir="out",
     )
     assert result.completed == 3, result.errors
     assert result.results == {f"sub/{n}": {"chars": len(f"content of {n}"), "tag": "t"} for n in names}
@@ -130,8 +137,9 @@ async def test_listing_leaves_out_the_output_folder_and_is_paged(tmp_path: Path)
     make_tree(tmp_path / "in" / "out", 2)  # results of an earlier run inside the input folder
     acts = FileActivities(batch_settings(tmp_path))
     listing = await acts.list_files(
-        BatchListInput(workflow_id="wf/1", directory="in", base_dir=str(tmp_path), pattern="**/*",
-                       output_dir="in/out")
+        BatchListInput(
+            workflow_id="wf/1", directory="in", base_dir=str(tmp_path), pattern="**/*", output_dir="in/out"
+        )
     )
     assert listing.total == 3
     assert Path(listing.listing_id) == tmp_path / "in" / "out" / ".gleitzeit" / "wf_1.listing.json"
@@ -139,5 +147,6 @@ async def test_listing_leaves_out_the_output_folder_and_is_paged(tmp_path: Path)
     from gleitzeit.workflows.batch_models import BatchPageInput
 
     assert await acts.page(BatchPageInput(listing_id=listing.listing_id, start=1, count=5)) == [
-        "f00001.txt", "f00002.txt"
+        "f00001.txt",
+        "f00002.txt",
     ]

@@ -18,7 +18,9 @@ from tests.batch.harness import ProcessDouble, batch_settings, double_worker, ma
 pytestmark = pytest.mark.timeout(120)
 
 
-async def run_batch(env: WorkflowEnvironment, tmp_path: Path, double: ProcessDouble, **kw: object) -> BatchResult:
+async def run_batch(
+    env: WorkflowEnvironment, tmp_path: Path, double: ProcessDouble, **kw: object
+) -> BatchResult:
     settings = batch_settings(tmp_path)
     inp = BatchInput(directory=str(tmp_path / "in"), parameters={"model": "m", "prompt": "p"}, **kw)  # type: ignore[arg-type]
     async with double_worker(env.client, settings, double):
@@ -80,7 +82,9 @@ async def test_a_batch_where_every_file_fails_still_completes(
     assert result.status == "partial" and result.results == {}
 
 
-async def test_inline_results_stop_at_the_limit(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
+async def test_inline_results_stop_at_the_limit(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
     make_tree(tmp_path / "in", 12)
     double = ProcessDouble()
     result = await run_batch(time_skipping_env, tmp_path, double, max_concurrent=6, inline_results_limit=10)
@@ -90,7 +94,9 @@ async def test_inline_results_stop_at_the_limit(time_skipping_env: WorkflowEnvir
     assert any("were written to" in w for w in result.warnings)
 
 
-async def test_progress_query_and_recursive_pattern(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
+async def test_progress_query_and_recursive_pattern(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
     make_tree(tmp_path / "in" / "a", 3, suffix=".json")
     make_tree(tmp_path / "in" / "b" / "c", 2, suffix=".json")
     make_tree(tmp_path / "in", 2, suffix=".txt")
@@ -108,7 +114,11 @@ async def test_progress_query_and_recursive_pattern(time_skipping_env: WorkflowE
         final = await handle.query(BatchWorkflow.progress)
     assert seen is not None and seen.total == 5 and seen.running <= 2
     assert sorted(result.results) == [
-        "a/f00000.json", "a/f00001.json", "a/f00002.json", "b/c/f00000.json", "b/c/f00001.json"
+        "a/f00000.json",
+        "a/f00001.json",
+        "a/f00002.json",
+        "b/c/f00000.json",
+        "b/c/f00001.json",
     ]
     assert final.status == "completed" and final.completed == 5 and final.running == 0
 
