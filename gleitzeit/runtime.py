@@ -106,6 +106,26 @@ class LocalRuntime:
         self.notes.append(f"started an in-process worker on task queue '{self.settings.task_queue}'")
         return self.worker
 
+    async def ensure_progress(self, handle: Any, grace: float = 5.0) -> bool:
+        """In auto mode, start an in-process worker if nobody picked the run up within ``grace`` s.
+
+        The task queue's poller list still shows a worker that exited a minute ago, so "someone polls"
+        is not proof of a live worker; a run whose first workflow task is still untouched is. Returns
+        True when a worker was started here.
+        """
+        if self.worker is not None or self.worker_mode != "auto":
+            return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while loop.time() < deadline:
+            description = await handle.describe()
+            if description.raw_description.workflow_execution_info.history_length > 2:
+                return False  # a workflow task completed: a live worker has it
+            await asyncio.sleep(0.2)
+        await self.start_worker()
+        self.notes.append(f"no worker picked the run up within {grace:.0f} s; started one in-process")
+        return True
+
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 

@@ -60,7 +60,9 @@ class EmbedResult(BaseModel):
 class PythonResult(BaseModel):
     result: Any = None  # the script's JSON output
     output: str = ""  # stdout (what was not the result), truncated
-    error: str | None = None  # stderr tail
+    # The original's shape: None on success (a failed script raises ScriptError instead of returning).
+    error: str | None = None
+    stderr: str = ""  # the tail of what the script wrote to stderr (its logs)
     exit_code: int = 0
     executor: str = "local"  # "docker" | "local"
     duration: float = 0.0  # seconds

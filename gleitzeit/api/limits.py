@@ -12,12 +12,8 @@ __all__ = ["DEFAULT_MAX_BODY_BYTES", "BodySizeLimit"]
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
-    """Pure ASGI middleware: checks Content-Length up front and counts chunked bodies as they arrive."""
+    """Pure ASGI middleware: checks Content-Length up front; a chunked body is counted before the app runs."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self.app = app
@@ -37,29 +33,33 @@ class BodySizeLimit:
             if too_large:
                 await self._refuse(send)
                 return
+        if length is not None:
+            await self.app(scope, receive, send)
+            return
+        # No length given (chunked): read the body up to the limit first, then replay it. The
+        # framework turns errors raised while it reads into a 400, so the check cannot live there.
+        messages: list[Message] = []
         seen = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
                 await self._refuse(send)
+                return
+            if not message.get("more_body", False):
+                break
+        replay = iter(messages)
+
+        async def replaying_receive() -> Message:
+            try:
+                return next(replay)
+            except StopIteration:
+                return await receive()
+
+        await self.app(scope, replaying_receive, send)
 
     async def _refuse(self, send: Send) -> None:
         body: dict[str, Any] = {

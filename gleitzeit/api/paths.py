@@ -41,6 +41,13 @@ class PathGuard:
             "use a path inside them, or add a root with GLEITZEIT_FILE_ROOTS"
         )
 
+    def allowed(self, path: str | os.PathLike[str]) -> str | None:
+        """The resolved path when it is inside the roots, else None."""
+        try:
+            return self.check(path)
+        except PathForbidden:
+            return None
+
     def check_spec(self, spec: WorkflowSpec) -> None:
         """Every plain file a task reads, and the batch directory, must be inside the roots."""
         base = Path(spec.base_dir or self.base)

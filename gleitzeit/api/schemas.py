@@ -31,7 +31,10 @@ class WorkflowRequest(_Strict):
     yaml: str | None = None
     spec: dict[str, Any] | None = None
     filename: str | None = Field(default=None, description="what problems in `yaml` name as their file")
-    base_dir: str | None = Field(default=None, description="where relative files of `yaml`/`spec` resolve")
+    base_dir: str | None = Field(
+        default=None,
+        description="where relative files of `yaml`/`spec` resolve (ignored unless inside the roots)",
+    )
     inputs: dict[str, Any] = Field(default_factory=dict)
     workflow_id: str | None = None
     wait: bool = Field(default=False, description="answer with the result instead of the run's id")

@@ -38,7 +38,10 @@ def load_request_spec(body: WorkflowRequest, request: Request) -> WorkflowSpec:
                 )
             ]
         )
-    base_dir = guard.check(body.base_dir, "base_dir") if body.base_dir else str(guard.base)
+    # The client sends its working directory; when that is not inside the roots (a client on
+    # another machine or elsewhere on this one), relative files resolve against the first root.
+    base_dir = guard.allowed(body.base_dir) if body.base_dir else None
+    base_dir = base_dir or str(guard.base)
     if body.path is not None:
         spec = load_workflow(guard.check(body.path, "workflow file"))
     elif body.yaml is not None:

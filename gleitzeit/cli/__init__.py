@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 
 import click
 
@@ -50,6 +51,15 @@ def main() -> None:
     except GleitzeitError as exc:
         # Our errors are written for people: no traceback.
         print(f"error: {exc}", file=sys.stderr)
+        rc = 1
+    except Exception as exc:  # a bug or an untranslated failure: say what, keep the trace on request
+        if os.environ.get("GLEITZEIT_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"error: unexpected {type(exc).__name__}: {exc}\n"
+            "(set GLEITZEIT_DEBUG=1 for the traceback, and please report it)",
+            file=sys.stderr,
+        )
         rc = 1
     sys.stdout.flush()
     sys.stderr.flush()

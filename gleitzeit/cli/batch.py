@@ -28,8 +28,8 @@ def batch(
     prompt: str = typer.Option(DEFAULT_BATCH_PROMPT, "--prompt", help="what to do with each file"),
     model: str = typer.Option(DEFAULT_CHAT_MODEL, "--model", "-m", help="model name"),
     output_dir: str | None = typer.Option(None, "--output-dir", "-o", help="write <file>.json results here"),
-    max_concurrent: int = typer.Option(5, "--max-concurrent", min=1, max=1000),
-    max_tokens: int | None = typer.Option(None, "--max-tokens", min=1),
+    max_concurrent: int = typer.Option(5, "--max-concurrent"),
+    max_tokens: int | None = typer.Option(None, "--max-tokens"),
     mode: str = MODE_OPTION,
     as_json: bool = typer.Option(False, "--json", help="print {file: result} as JSON"),
 ) -> None:

@@ -109,7 +109,8 @@ async def watch_batch(
         if seen is not None:
             last = seen
             counts = (seen.completed, seen.failed)
-            if counts != printed and (time.monotonic() >= next_line or done.is_set()):
+            listed = seen.total > 0 or done.is_set()
+            if listed and counts != printed and (time.monotonic() >= next_line or done.is_set()):
                 printed, next_line = counts, time.monotonic() + PLAIN_LINE_INTERVAL
                 print(
                     f"[{seen.completed + seen.failed:,}/{seen.total:,}] files done, {seen.running} running, "
@@ -178,6 +179,8 @@ async def run_batch_form(
         handle = await start_batch(rt.client, inp, settings, workflow_id=workflow_id)
         url = web_url(settings, handle.id)
         err.print(f"batch [bold]{handle.id}[/] started: {url}")
+        if wait and await rt.ensure_progress(handle):
+            err.print(f"[dim]{rt.notes[-1]}[/]")
         if not wait:
             if as_json:
                 print(json.dumps({"workflow_id": handle.id, "run_id": handle.result_run_id, "url": url}))

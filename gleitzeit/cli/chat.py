@@ -23,8 +23,8 @@ def chat(
         help="model name (the default falls back to the server's default model)",
     ),
     system: str | None = typer.Option(None, "--system", help="system prompt"),
-    temperature: float = typer.Option(0.7, "--temperature", min=0.0, max=2.0),
-    max_tokens: int | None = typer.Option(None, "--max-tokens", min=1),
+    temperature: float = typer.Option(0.7, "--temperature"),
+    max_tokens: int | None = typer.Option(None, "--max-tokens"),
     stream: bool = typer.Option(False, "--stream", help="print the answer as it is written (not durable)"),
     mode: str = MODE_OPTION,
 ) -> None:

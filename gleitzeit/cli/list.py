@@ -10,6 +10,7 @@ from rich.table import Table
 
 from gleitzeit.cli.app import app
 from gleitzeit.client.commands import EXIT_OK, MODE_OPTION, make_client, run_command
+from gleitzeit.core.errors import ValidationError
 
 __all__ = ["list_runs"]
 
@@ -25,7 +26,7 @@ _STATUS_QUERY = {
 
 @app.command("list")
 def list_runs(
-    limit: int = typer.Option(20, "--limit", "-n", min=1, max=1000, help="how many runs"),
+    limit: int = typer.Option(20, "--limit", "-n", help="how many runs"),
     status: str | None = typer.Option(
         None, "--status", help="only runs with this status (running, failed ...)"
     ),
@@ -33,13 +34,15 @@ def list_runs(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """List recent workflow runs."""
-    query = None
-    if status is not None:
-        if status not in _STATUS_QUERY:
-            raise typer.BadParameter(f"--status must be one of {', '.join(_STATUS_QUERY)}")
-        query = f"ExecutionStatus='{_STATUS_QUERY[status]}'"
 
     async def body() -> int:
+        query = None
+        if status is not None:
+            if status not in _STATUS_QUERY:
+                raise ValidationError(f"--status must be one of {', '.join(_STATUS_QUERY)}, not {status!r}")
+            query = f"ExecutionStatus='{_STATUS_QUERY[status]}'"
+        if not 1 <= limit <= 1000:
+            raise ValidationError("--limit must be between 1 and 1000")
         async with make_client(mode, start_services=False) as client:
             runs = await client.list_workflows(limit, query)
         if as_json:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,8 @@ async def _run(
     workflow_id: str | None,
 ) -> int:
     settings = get_settings()
+    # The SDK logs every failed activity attempt with its traceback; the run's own report says it all.
+    logging.getLogger("temporalio").setLevel(logging.ERROR)
     # soft_wrap: long URLs and answers stay on one line in logs and pipes (no hard wrap at 80 columns).
     out = Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
@@ -116,8 +119,15 @@ async def _run(
         from gleitzeit.cli.batch_run import run_batch_form
 
         return await run_batch_form(
-            spec, bound, settings, as_json=as_json, wait=wait, worker=worker, workflow_id=workflow_id,
-            out=out, err=err,
+            spec,
+            bound,
+            settings,
+            as_json=as_json,
+            wait=wait,
+            worker=worker,
+            workflow_id=workflow_id,
+            out=out,
+            err=err,
         )
     # -- end batch form --
 
@@ -129,6 +139,8 @@ async def _run(
         handle = await start_pipeline(rt.client, spec, bound, settings, workflow_id=workflow_id)
         url = web_url(settings, handle.id, handle.result_run_id)
         err.print(f"workflow [bold]{handle.id}[/] started: {url}")
+        if wait and await rt.ensure_progress(handle):
+            err.print(f"[dim]{rt.notes[-1]}[/]")
         if not wait:
             if as_json:
                 print(json.dumps({"workflow_id": handle.id, "run_id": handle.result_run_id, "url": url}))

@@ -275,19 +275,23 @@ class GleitzeitClient:
         when stdin is not a terminal (scripts, CI): then nobody can edit the file, so it returns after
         the first run with a warning.
         """
+        stamp = 0
+        path: Path | None = None
+        if watch:
+            if isinstance(workflow, Mapping) or not os.path.isfile(workflow):
+                raise ValidationError("watch=True needs a workflow file path to watch")
+            path = Path(os.fspath(workflow))
+            # Taken before the first run: an edit made while it runs triggers the next one.
+            stamp = path.stat().st_mtime_ns
         first = await self._run_once(workflow, inputs, timeout)
         if on_result is not None:
             on_result(first)
-        if not watch:
+        if path is None:
             return first
-        if isinstance(workflow, Mapping) or (isinstance(workflow, str) and not os.path.isfile(workflow)):
-            raise ValidationError("watch=True needs a workflow file path to watch")
         if max_runs is None and watch_timeout is None and not sys.stdin.isatty():
             log.warning("run_workflow(watch=True): stdin is not a terminal; returning after the first run")
             return first
-        return await self._watch(
-            Path(os.fspath(workflow)), inputs, timeout, first, max_runs, watch_timeout, on_result
-        )
+        return await self._watch(path, stamp, inputs, timeout, first, max_runs, watch_timeout, on_result)
 
     async def _run_once(
         self, workflow: Any, inputs: dict[str, Any] | None, timeout: float | None
@@ -298,6 +302,7 @@ class GleitzeitClient:
     async def _watch(
         self,
         path: Path,
+        stamp: int,
         inputs: dict[str, Any] | None,
         timeout: float | None,
         last: WorkflowResults,
@@ -307,7 +312,6 @@ class GleitzeitClient:
     ) -> WorkflowResults:
         deadline = None if watch_timeout is None else time.monotonic() + watch_timeout
         runs = 1
-        stamp = path.stat().st_mtime_ns
         while (max_runs is None or runs < max_runs) and (deadline is None or time.monotonic() < deadline):
             await asyncio.sleep(WATCH_INTERVAL)
             try:

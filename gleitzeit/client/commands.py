@@ -24,7 +24,8 @@ MODE_OPTION = typer.Option(
 def make_client(mode: str, *, start_services: bool = True) -> GleitzeitClient:
     """A client for a CLI command; ``start_services=False`` only connects (status, list, cancel)."""
     if mode not in ("auto", "api", "native"):
-        raise typer.BadParameter("--mode must be auto, api or native")
+        # Not typer.BadParameter: typer's vendored click errors escape the CLI's error handling.
+        raise ValidationError(f"--mode must be auto, api or native, not {mode!r}")
     config: dict[str, Any] = {} if start_services else {"start_services": False}
     # The CLI never starts a REST server behind the user's back; `gleitzeit serve` does that.
     mode_value: Mode = mode  # type: ignore[assignment]

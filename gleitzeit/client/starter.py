@@ -11,9 +11,12 @@ from typing import Any
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from gleitzeit.client.failures import translate_workflow_failure
 from gleitzeit.config import Settings
+from gleitzeit.core.errors import TemporalUnavailableError, ValidationError, WorkflowExecutionError
 from gleitzeit.dsl.models import WorkflowSpec
 from gleitzeit.workflows.dag import DagWorkflow
 from gleitzeit.workflows.models import DagInput, DagResult
@@ -87,17 +90,26 @@ async def start_pipeline(
     if FILE_ATTRIBUTE.name in attributes and spec.source_file:
         pairs.append(SearchAttributePair(FILE_ATTRIBUTE, spec.source_file))
     execution_timeout = timedelta(seconds=spec.timeout + EXECUTION_TIMEOUT_GRACE) if spec.timeout else None
-    return await client.start_workflow(
-        DagWorkflow.run,
-        DagInput(spec=spec, inputs=inputs, default_max_parallel=settings.max_parallel),
-        id=wid,
-        task_queue=task_queue or settings.task_queue,
-        execution_timeout=execution_timeout,
-        search_attributes=TypedSearchAttributes(pairs) if pairs else None,
-        static_summary=f"{spec.name} ({len(spec.tasks)} tasks)",
-        static_details=_static_details(spec, inputs),
-        request_eager_start=request_eager_start,
-    )
+    try:
+        return await client.start_workflow(
+            DagWorkflow.run,
+            DagInput(spec=spec, inputs=inputs, default_max_parallel=settings.max_parallel),
+            id=wid,
+            task_queue=task_queue or settings.task_queue,
+            execution_timeout=execution_timeout,
+            search_attributes=TypedSearchAttributes(pairs) if pairs else None,
+            static_summary=f"{spec.name} ({len(spec.tasks)} tasks)",
+            static_details=_static_details(spec, inputs),
+            request_eager_start=request_eager_start,
+        )
+    except WorkflowAlreadyStartedError as exc:
+        raise ValidationError(f"a workflow with id '{wid}' is already running; choose another id") from exc
+    except RPCError as exc:
+        if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise TemporalUnavailableError(
+                f"Temporal at {settings.temporal_address} could not start the workflow: {exc.message}"
+            ) from exc
+        raise WorkflowExecutionError(f"Temporal refused to start the workflow: {exc.message}") from exc
 
 
 async def wait_result(handle: WorkflowHandle[Any, DagResult]) -> DagResult:

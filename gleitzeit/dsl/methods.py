@@ -80,7 +80,7 @@ METHODS: dict[str, MethodInfo] = {
             ("python",),
             "python",
             "python.execute",
-            ("result", "output", "error", "exit_code", "executor", "duration"),
+            ("result", "output", "error", "exit_code", "executor", "duration", "stderr"),
             "result",
             60.0,
             15.0,

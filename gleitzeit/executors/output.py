@@ -107,7 +107,7 @@ def interpret(run: ScriptRun, request: ScriptRequest, result_file: bytes | None)
     return PythonResult(
         result=result,
         output=_fit(output, budget),
-        error=error,
+        stderr=error or "",
         exit_code=run.exit_code or 0,
         executor=run.executor,
         duration=round(run.duration, 3),

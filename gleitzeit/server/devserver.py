@@ -140,6 +140,42 @@ def start_dev_server(settings: Settings, *, headless: bool = False) -> DevServer
     return DevServer(settings.temporal_address, ui, proc.pid, log_file, db_file)
 
 
+async def wait_until_serving(settings: Settings, timeout: float = START_TIMEOUT) -> None:
+    """Wait until the server serves workflow calls, not merely accepts connections.
+
+    A freshly started server answers on its port before its history shards are owned, and a start then
+    fails with "shard status unknown". Asking for the history of a workflow that does not exist goes to
+    a shard: NOT_FOUND means the shard answered.
+    """
+    from temporalio.api.common.v1 import WorkflowExecution
+    from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
+    from temporalio.client import Client
+    from temporalio.service import RPCError, RPCStatusCode
+
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            client = await Client.connect(settings.temporal_address, namespace=settings.namespace)
+            await client.workflow_service.get_workflow_execution_history(
+                GetWorkflowExecutionHistoryRequest(
+                    namespace=settings.namespace,
+                    execution=WorkflowExecution(workflow_id="gleitzeit-readiness-probe"),
+                )
+            )
+            return
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return
+            last = exc
+        except RuntimeError as exc:  # not connectable yet
+            last = exc
+        await asyncio.sleep(0.2)
+    raise TemporalUnavailableError(
+        f"the Temporal server at {settings.temporal_address} did not become ready within {timeout:.0f} s: {last}"
+    )
+
+
 async def ensure_dev_server(settings: Settings) -> DevServer | None:
     """Start the dev server when nothing answers at a local address; None if one already answers.
 
@@ -157,7 +193,9 @@ async def ensure_dev_server(settings: Settings) -> DevServer | None:
             f"no Temporal server answers at {settings.temporal_address}; check "
             "GLEITZEIT_TEMPORAL_ADDRESS (a dev server is only started for local addresses)"
         )
-    return await asyncio.to_thread(start_dev_server, settings)
+    server = await asyncio.to_thread(start_dev_server, settings)
+    await wait_until_serving(settings)
+    return server
 
 
 def stop_dev_server(settings: Settings, timeout: float = 10.0) -> bool:

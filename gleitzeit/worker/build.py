@@ -32,17 +32,19 @@ def build_worker(
     *,
     task_queue: str | None = None,
     activities: Sequence[Callable[..., Any]] | None = None,
+    extra_workflows: Sequence[type] = (),
     max_concurrent_activities: int = 100,
     **kwargs: Any,
 ) -> Worker:
     """A worker for ``task_queue`` (default: settings.task_queue).
 
-    ``activities`` replaces the real ones (tests register doubles under the same names).
+    ``activities`` replaces the real ones (tests register doubles under the same names);
+    ``extra_workflows`` are registered next to Gleitzeit's own (the benchmarks' hand-written yardstick).
     """
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=list(WORKFLOWS),
+        workflows=[*WORKFLOWS, *extra_workflows],
         activities=list(activities if activities is not None else task_activities(settings)),
         interceptors=[RetryDelayInterceptor()],
         max_concurrent_activities=max_concurrent_activities,

@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         BatchState,
     )
     from gleitzeit.workflows.dag import MAX_IN_FLIGHT, _describe_failure
-    from gleitzeit.workflows.policies import activity_options
+    from gleitzeit.workflows.policies import ActivityOptions, activity_options
 
 __all__ = [
     "MAX_ERRORS",
@@ -88,6 +88,7 @@ class BatchWorkflow:
         self._state = BatchState()
         self._running: dict[asyncio.Task[Any], str] = {}
         self._status = "running"
+        self._options: tuple[RetrySpec, ActivityOptions, dict[str, Any]] | None = None
 
     # -- queries -----------------------------------------------------------------------------------
 
@@ -220,23 +221,32 @@ class BatchWorkflow:
         return names
 
     def _run_is_full(self, inp: BatchInput, run_start: int) -> bool:
-        if self._state.cursor - run_start >= inp.files_per_run:
+        scheduled = self._state.cursor - run_start
+        if scheduled >= inp.files_per_run:
             return True
-        return workflow.info().is_continue_as_new_suggested()
+        # At least one file per run, so a run can never continue as new without progress.
+        return scheduled > 0 and workflow.info().is_continue_as_new_suggested()
+
+    def _file_options(self, inp: BatchInput) -> tuple[RetrySpec, ActivityOptions, dict[str, Any]]:
+        """Retry, activity options and parameters shared by every file (computed once per run)."""
+        if self._options is None:
+            retry = inp.retry or RetrySpec(max_attempts=inp.max_attempts, base_delay=1.0, max_delay=60.0)
+            # The DAG's per-method policy (timeouts, non-retryable error types), as for one task.
+            opts = activity_options(
+                TaskSpec(
+                    id="file", method=inp.method, parameters=inp.parameters, retry=retry, timeout=inp.timeout
+                )
+            )
+            params = inp.parameters
+            if opts.script_timeout is not None and "timeout" not in params:
+                params = {**params, "timeout": opts.script_timeout}
+            self._options = (retry, opts, params)
+        return self._options
 
     def _start(self, inp: BatchInput, index: int, file: str) -> None:
         s = self._state
         assert s.root is not None
-        retry = inp.retry or RetrySpec(max_attempts=inp.max_attempts, base_delay=1.0, max_delay=60.0)
-        # The DAG's per-method policy (timeouts, non-retryable error types), as for one task.
-        opts = activity_options(
-            TaskSpec(
-                id="file", method=inp.method, parameters=inp.parameters, retry=retry, timeout=inp.timeout
-            )
-        )
-        params = inp.parameters
-        if opts.script_timeout is not None and "timeout" not in params:
-            params = {**params, "timeout": opts.script_timeout}
+        retry, opts, params = self._file_options(inp)
         wf = workflow.info()
         inline = s.total <= inp.inline_results_limit
         handle = workflow.start_activity(

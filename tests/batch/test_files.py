@@ -150,3 +150,34 @@ async def test_listing_leaves_out_the_output_folder_and_is_paged(tmp_path: Path)
         "f00001.txt",
         "f00002.txt",
     ]
+
+
+async def test_a_file_removed_after_listing_fails_for_good(tmp_path: Path) -> None:
+    from temporalio.exceptions import ApplicationError
+
+    from gleitzeit.workflows.batch_models import BatchFileInput
+
+    acts = FileActivities(batch_settings(tmp_path))
+    inp = BatchFileInput(
+        index=0, file="gone.txt", root=str(tmp_path), method="llm/chat", results_dir=str(tmp_path)
+    )
+    with pytest.raises(ApplicationError) as info:
+        await acts.process_file(inp)
+    assert info.value.type == "FileNotFound" and info.value.non_retryable
+
+
+def test_input_checks_and_activity_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gleitzeit.client.batch import check_batch_input
+    from gleitzeit.core.errors import ValidationError
+    from gleitzeit.workflows.batch import MAX_ACTIVITY_ID, file_activity_id
+
+    monkeypatch.chdir(tmp_path)
+    checked = check_batch_input(BatchInput(directory="d", method="chat"))
+    assert checked.method == "llm/chat" and checked.base_dir == str(tmp_path)
+    with pytest.raises(ValidationError, match="cannot use method 'shell'"):
+        check_batch_input(BatchInput(directory="d", method="shell"))
+    long = "a/" * 600 + "x.txt"
+    assert len(file_activity_id(long)) <= MAX_ACTIVITY_ID and file_activity_id(long) != file_activity_id(
+        long + "y"
+    )
+    assert file_activity_id("sub/x.txt") == "sub/x.txt"

@@ -6,11 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from gleitzeit.client.batch import start_batch, wait_batch
 from gleitzeit.core.errors import ValidationError
 from gleitzeit.dsl.models import RetrySpec
+from gleitzeit.workflows import WORKFLOWS
 from gleitzeit.workflows.batch import BatchWorkflow
 from gleitzeit.workflows.batch_models import BatchInput, BatchResult
 from tests.batch.harness import ProcessDouble, batch_settings, double_worker, make_tree
@@ -145,3 +148,24 @@ async def test_a_method_that_takes_no_file_is_refused_before_starting(
     make_tree(tmp_path / "in", 1)
     with pytest.raises(ValidationError, match="cannot use method 'llm/embed'"):
         await run_batch(time_skipping_env, tmp_path, ProcessDouble(), method="llm/embed")
+
+
+async def test_histories_replay_deterministically(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    names = make_tree(tmp_path / "in", 40)
+    settings = batch_settings(tmp_path)
+    double = ProcessDouble(fail_always={names[2]}, slow={names[0]: 0.2})
+    inp = BatchInput(directory=str(tmp_path / "in"), max_concurrent=7, files_per_run=25)
+    client = time_skipping_env.client
+    async with double_worker(client, settings, double):
+        handle = await start_batch(client, inp, settings)
+        result = await wait_batch(handle)
+    assert result.runs == 2
+    first = await client.get_workflow_handle(handle.id, run_id=handle.result_run_id).fetch_history()
+    last = await handle.fetch_history()  # no run id: the latest run, the one that finished
+    assert first.events[-1].HasField("workflow_execution_continued_as_new_event_attributes")
+    assert last.events[-1].HasField("workflow_execution_completed_event_attributes")
+    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
+    for history in (first, last):
+        await replayer.replay_workflow(history)

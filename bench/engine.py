@@ -1,0 +1,178 @@
+"""Benchmarks 1 and 2 on Temporal: Gleitzeit's ``DagWorkflow`` vs the hand-written workflow.
+
+Both run on the same dev server, in the same worker (same settings, both workflows registered), with
+the worker in the client's process and eager workflow start, as ``gleitzeit run`` does. Each is
+measured with two activities under the name ``python.execute``:
+
+- ``python``: the real activity, local executor (one Python subprocess per task, like the original);
+- ``noop``: an activity double that answers at once, so what is left is the engine's own overhead.
+
+Runs of the two engines alternate, so load from other processes on the box hits both alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client
+
+from bench.common import BenchServer, median, trivial_script
+from bench.handwritten import HAND_WORKFLOWS, HandChain, HandFanOut, HandInput
+from gleitzeit.activities.models import PythonResult, TaskInput
+from gleitzeit.client.connection import connect
+from gleitzeit.client.starter import start_pipeline, wait_result
+from gleitzeit.config import Settings
+from gleitzeit.dsl import load_workflow
+from gleitzeit.dsl.models import WorkflowSpec
+from gleitzeit.worker.build import build_worker, task_activities
+
+__all__ = ["KINDS", "chain_spec", "fanout_spec", "measure_engines", "noop_python"]
+
+KINDS = ("python", "noop")
+
+
+@activity.defn(name="python.execute")
+async def noop_python(inp: TaskInput) -> PythonResult:
+    """Activity double of ``python.execute``: answers at once, as a script printing {"ok": 1} would."""
+    return PythonResult(result={"ok": 1}, executor="double")
+
+
+def _params() -> dict[str, Any]:
+    return {"code": trivial_script(), "executor": "local", "timeout": 30}
+
+
+def chain_spec(n: int) -> WorkflowSpec:
+    tasks = [
+        {"id": f"t{i}", "method": "python/execute", "params": _params(), **({"dependencies": [f"t{i - 1}"]} if i else {})}
+        for i in range(n)
+    ]
+    return load_workflow({"name": f"bench-chain-{n}", "tasks": tasks})
+
+
+def fanout_spec(n: int, cap: int) -> WorkflowSpec:
+    tasks = [{"id": f"t{i}", "method": "python/execute", "params": _params()} for i in range(n)]
+    return load_workflow({"name": f"bench-fanout-{n}", "max_parallel": cap, "tasks": tasks})
+
+
+async def _gleitzeit(client: Client, settings: Settings, spec: WorkflowSpec) -> float:
+    t0 = time.perf_counter()
+    handle = await start_pipeline(client, spec, {}, settings, request_eager_start=True)
+    result = await wait_result(handle)
+    elapsed = time.perf_counter() - t0
+    assert result.status == "completed", result.status
+    return elapsed
+
+
+async def _hand(client: Client, settings: Settings, run: Callable[..., Any], inp: HandInput) -> float:
+    t0 = time.perf_counter()
+    handle = await client.start_workflow(
+        run,
+        inp,
+        id=f"bench-hand-{uuid.uuid4().hex[:8]}",
+        task_queue=settings.task_queue,
+        request_eager_start=True,
+    )
+    results = await handle.result()
+    elapsed = time.perf_counter() - t0
+    assert len(results) == inp.n
+    return elapsed
+
+
+async def _measure_kind(
+    server: BenchServer,
+    kind: str,
+    *,
+    chain_n: int,
+    chain_reps: int,
+    fanout_n: int,
+    fanout_reps: int,
+    cap: int,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    settings = server.settings.model_copy(update={"task_queue": f"bench-{kind}-{uuid.uuid4().hex[:6]}"})
+    client = await connect(settings)
+    activities = [noop_python] if kind == "noop" else task_activities(settings)
+    out: dict[str, Any] = {"chain": {"gleitzeit": [], "temporal": []}, "fanout": {"gleitzeit": [], "temporal": []}}
+    hand = HandInput(n=chain_n, cap=cap, parameters=_params())
+    async with build_worker(client, settings, activities=activities, extra_workflows=HAND_WORKFLOWS):
+        # Warm-up (sandbox imports, first connections): not measured.
+        await _gleitzeit(client, settings, chain_spec(2))
+        await _hand(client, settings, HandChain.run, HandInput(n=2, parameters=_params()))
+        spec = chain_spec(chain_n)
+        for _ in range(chain_reps):
+            out["chain"]["gleitzeit"].append(await _gleitzeit(client, settings, spec))
+            out["chain"]["temporal"].append(await _hand(client, settings, HandChain.run, hand))
+        log(
+            f"  chain of {chain_n} ({kind}): gleitzeit {median(out['chain']['gleitzeit']):.3f} s, "
+            f"hand-written {median(out['chain']['temporal']):.3f} s"
+        )
+        if fanout_n:
+            spec = fanout_spec(fanout_n, cap)
+            hand = HandInput(n=fanout_n, cap=cap, parameters=_params())
+            for _ in range(fanout_reps):
+                out["fanout"]["gleitzeit"].append(await _gleitzeit(client, settings, spec))
+                out["fanout"]["temporal"].append(await _hand(client, settings, HandFanOut.run, hand))
+            log(
+                f"  fan-out of {fanout_n} ({kind}): gleitzeit {median(out['fanout']['gleitzeit']):.2f} s, "
+                f"hand-written {median(out['fanout']['temporal']):.2f} s"
+            )
+    return out
+
+
+async def measure_engines(
+    server: BenchServer,
+    *,
+    chain_n: int = 20,
+    chain_reps: int = 5,
+    fanout_n: dict[str, int] | None = None,
+    fanout_reps: int = 1,
+    cap: int = 50,
+    kinds: tuple[str, ...] = KINDS,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """{"chain": {engine: {kind: {...}}}, "fanout": {engine: {kind: {...}}}} for engines gleitzeit and
+    temporal (hand-written). ``fanout_n`` per kind (0 skips)."""
+    sizes = fanout_n or {"python": 1000, "noop": 1000}
+    result: dict[str, Any] = {"chain": {"gleitzeit": {}, "temporal": {}}, "fanout": {"gleitzeit": {}, "temporal": {}}}
+    for kind in kinds:
+        raw = await _measure_kind(
+            server,
+            kind,
+            chain_n=chain_n,
+            chain_reps=chain_reps,
+            fanout_n=sizes.get(kind, 0),
+            fanout_reps=fanout_reps,
+            cap=cap,
+            log=log,
+        )
+        for engine in ("gleitzeit", "temporal"):
+            runs = raw["chain"][engine]
+            result["chain"][engine][kind] = {
+                "n": chain_n,
+                "runs_s": [round(r, 4) for r in runs],
+                "median_s": median(runs),
+                "per_step_ms": median(runs) / chain_n * 1000,
+            }
+            runs = raw["fanout"][engine]
+            if runs:
+                n = sizes[kind]
+                result["fanout"][engine][kind] = {
+                    "n": n,
+                    "cap": cap,
+                    "runs_s": [round(r, 3) for r in runs],
+                    "median_s": median(runs),
+                    "tasks_per_s": n / median(runs),
+                }
+    return result
+
+
+if __name__ == "__main__":  # a quick look: python -m bench.engine
+    from bench.common import bench_server
+
+    with bench_server() as srv:
+        print(asyncio.run(measure_engines(srv, chain_reps=3, fanout_n={"python": 200, "noop": 1000})))

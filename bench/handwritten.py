@@ -1,0 +1,72 @@
+"""The yardstick: a minimal hand-written Temporal workflow running the same ``python.execute`` activity.
+
+What an engineer would write without Gleitzeit: a loop of ``execute_activity`` calls for the chain, a
+semaphore and ``gather`` for the fan-out. No YAML, references, progress or summaries: the difference to
+``DagWorkflow`` on the same server and worker is the cost of the interpreter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from gleitzeit.activities.models import TaskInput
+
+__all__ = ["HAND_WORKFLOWS", "HandChain", "HandFanOut", "HandInput"]
+
+ACTIVITY_TIMEOUT = timedelta(seconds=90)
+
+
+class HandInput(BaseModel):
+    n: int
+    cap: int = 50
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+def _task(i: int, inp: HandInput) -> TaskInput:
+    return TaskInput(task_id=f"t{i}", method="python/execute", parameters=inp.parameters)
+
+
+@workflow.defn(name="BenchHandChain")
+class HandChain:
+    @workflow.run
+    async def run(self, inp: HandInput) -> list[Any]:
+        results = []
+        for i in range(inp.n):
+            results.append(
+                await workflow.execute_activity(
+                    "python.execute",
+                    _task(i, inp),
+                    activity_id=f"t{i}",
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    result_type=dict,
+                )
+            )
+        return results
+
+
+@workflow.defn(name="BenchHandFanOut")
+class HandFanOut:
+    @workflow.run
+    async def run(self, inp: HandInput) -> list[Any]:
+        slots = asyncio.Semaphore(inp.cap)
+
+        async def one(i: int) -> Any:
+            async with slots:
+                return await workflow.execute_activity(
+                    "python.execute",
+                    _task(i, inp),
+                    activity_id=f"t{i}",
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    result_type=dict,
+                )
+
+        return list(await asyncio.gather(*(one(i) for i in range(inp.n))))
+
+
+HAND_WORKFLOWS: tuple[type, ...] = (HandChain, HandFanOut)

@@ -1,0 +1,54 @@
+"""Every code example of the client reference (examples/client/*.py) runs as written, in both modes.
+
+Each runs as its own process with ``GleitzeitClient()`` in auto mode: for api the REST API of the
+session stack answers, for native nothing answers at the API port and the client talks to Temporal.
+The examples are copied into a file root of the API first (what they write stays out of the repo).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.client.subprocesses import run_process, stack_env
+from tests.fixtures.client import REPO, ClientStack
+
+pytestmark = [pytest.mark.temporal, pytest.mark.llm, pytest.mark.slow, pytest.mark.timeout(300)]
+
+EXAMPLES = REPO / "examples" / "client"
+# Helpers the examples call, not examples themselves.
+HELPERS = {"process_data.py", "save_results.py"}
+SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if p.name not in HELPERS)
+
+
+def test_every_reference_section_has_an_example() -> None:
+    assert set(SCRIPTS) >= {
+        "quickstart.py",
+        "workflows.py",
+        "batch.py",
+        "tasks.py",
+        "utilities.py",
+        "parallel.py",
+        "error_handling.py",
+        "streaming.py",
+        "configuration.py",
+        "complete_pipeline.py",
+    }
+
+
+@pytest.mark.parametrize("mode", ["native", "api"])
+@pytest.mark.parametrize("script", SCRIPTS)
+async def test_example_runs(client_stack: ClientStack, script: str, mode: str) -> None:
+    workdir = client_stack.root / f"examples-{mode}"
+    if not workdir.exists():
+        shutil.copytree(EXAMPLES, workdir)
+    done = await run_process([sys.executable, script], stack_env(client_stack, mode), cwd=workdir)
+    assert done.returncode == 0, f"{script} ({mode}) failed:\n{done.stdout}\n{done.stderr[-4000:]}"
+    assert "Traceback" not in done.stderr
+    if script == "complete_pipeline.py":
+        assert "Pipeline complete" in done.stdout and (Path(workdir) / "report.json").exists()
+    if script == "utilities.py":
+        assert "mode: " + mode in done.stdout
