@@ -69,7 +69,12 @@ def test_errors_and_models_are_the_seed_names() -> None:
 
 
 def test_client_package_exports() -> None:
-    assert set(gleitzeit.client.__all__) == {"BatchResults", "GleitzeitClient", "WorkflowResults", "WorkflowRun"}
+    assert set(gleitzeit.client.__all__) == {
+        "BatchResults",
+        "GleitzeitClient",
+        "WorkflowResults",
+        "WorkflowRun",
+    }
 
 
 def test_client_methods_match_the_seed() -> None:
@@ -81,12 +86,27 @@ def test_client_methods_match_the_seed() -> None:
         "run_workflow": ["workflow", "inputs", "watch"],
         "chat": ["prompt", "model", "temperature", "max_tokens", "system"],
         "chat_messages": ["messages", "model"],
-        "batch_process": ["directory", "pattern", "prompt", "model", "max_concurrent", "output_dir", "template"],
+        "batch_process": [
+            "directory",
+            "pattern",
+            "prompt",
+            "model",
+            "max_concurrent",
+            "output_dir",
+            "template",
+        ],
         "execute_task": ["task"],
         "execute_python_script": ["script", "args", "timeout"],
         "list_models": [],
         "get_status": [],
-        "__init__": ["mode", "api_host", "api_port", "auto_start_server", "keep_server_running", "native_config"],
+        "__init__": [
+            "mode",
+            "api_host",
+            "api_port",
+            "auto_start_server",
+            "keep_server_running",
+            "native_config",
+        ],
     }
     for method, params in seed.items():
         signature = inspect.signature(getattr(GleitzeitClient, method))

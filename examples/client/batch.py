@@ -9,7 +9,10 @@ async def main() -> None:
     async with GleitzeitClient() as client:
         # Process text files
         results = await client.batch_process(
-            directory="documents", pattern="*.txt", prompt="Summarize this document", model="smollm2:135m",
+            directory="documents",
+            pattern="*.txt",
+            prompt="Summarize this document",
+            model="smollm2:135m",
             max_tokens=32,
         )
         for name, summary in results.items():

@@ -26,7 +26,9 @@ async def safe_execution() -> None:
         except ValidationError as e:
             print(f"Invalid workflow: {e}")
         try:
-            await client.execute_task({"id": "boom", "method": "python/execute", "parameters": {"code": "1/0"}})
+            await client.execute_task(
+                {"id": "boom", "method": "python/execute", "parameters": {"code": "1/0"}}
+            )
         except TaskExecutionError as e:
             print(f"Task failed: {e.task_id} after {e.attempts} attempt(s)")
 

@@ -9,9 +9,12 @@ retries.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextvars
 import json
 import ssl
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
@@ -56,8 +59,21 @@ OLLAMA_OPTION_KEYS = (
     "num_thread",
 )
 
-# Building an SSL context costs milliseconds; clients made per call share one.
+# Building an SSL context costs milliseconds; build it once.
 _SSL_CONTEXT = ssl.create_default_context()
+# (request id, timeout in seconds) of the LLM call the current activity is making.
+_CALL: contextvars.ContextVar[tuple[str, float] | None] = contextvars.ContextVar(
+    "gleitzeit_llm_call", default=None
+)
+
+
+async def _prime_request(request: httpx.Request) -> None:
+    """httpx request hook: this call's X-Request-Id (for the server's request log) and its timeout."""
+    call = _CALL.get()
+    if call is not None:
+        request_id, timeout = call
+        request.headers["X-Request-Id"] = request_id
+        request.extensions["timeout"] = httpx.Timeout(timeout, connect=10.0).as_dict()
 
 
 def build_options(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -99,18 +115,33 @@ class LlmActivities:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ollama.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
 
     # -- plumbing ---------------------------------------------------------------------------------
 
     def _client(self, inp: TaskInput) -> ollama.AsyncClient:
+        """The shared client of this event loop, primed with this call's request id and timeout.
+
+        One client (and connection pool) per worker loop: a client per call costs a TLS context and a
+        new TCP connection each time. Per-call settings travel in a context variable that the
+        request hook reads; every activity runs in its own asyncio task, so they never mix.
+        """
         timeout = float(inp.parameters.get("timeout") or inp.timeout or self._settings.llm_timeout)
-        headers = {"X-Request-Id": _request_id(inp)}
-        return ollama.AsyncClient(
-            host=self._settings.ollama_host,
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            headers=headers,
-            verify=_SSL_CONTEXT,
-        )
+        _CALL.set((_request_id(inp), timeout))
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = ollama.AsyncClient(
+                host=self._settings.ollama_host,
+                timeout=httpx.Timeout(self._settings.llm_timeout, connect=10.0),
+                verify=_SSL_CONTEXT,
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+                event_hooks={"request": [_prime_request]},
+            )
+            self._clients[loop] = client
+        return client
 
     async def _stream_text(
         self, inp: TaskInput, start: Callable[[ollama.AsyncClient], Any], text_of: Callable[[Any], str]
@@ -128,8 +159,6 @@ class LlmActivities:
                     last = chunk
         except Exception as exc:  # translated once, here
             raise translate_llm_error(exc, model) from exc
-        finally:
-            await client.close()
         if last is None:
             raise retryable("LLM server closed the stream without an answer", "LLMServerError")
         return "".join(pieces), last
@@ -306,8 +335,6 @@ class LlmActivities:
                 )
         except Exception as exc:
             raise translate_llm_error(exc, model) from exc
-        finally:
-            await client.close()
         embeddings = [list(map(float, e)) for e in answer.embeddings]
         result = EmbedResult(
             embeddings=embeddings,

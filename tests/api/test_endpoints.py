@@ -18,7 +18,13 @@ pytestmark = [pytest.mark.temporal, pytest.mark.timeout(120)]
 
 # (method, path, body) of every protected endpoint, with a body that would be valid.
 ENDPOINTS: list[tuple[str, str, Any]] = [
-    ("POST", "/v1/workflows", {"yaml": "name: x\ntasks:\n  - id: a\n    method: python/execute\n    parameters: {code: 'print(1)'}\n"}),
+    (
+        "POST",
+        "/v1/workflows",
+        {
+            "yaml": "name: x\ntasks:\n  - id: a\n    method: python/execute\n    parameters: {code: 'print(1)'}\n"
+        },
+    ),
     ("GET", "/v1/workflows", None),
     ("GET", "/v1/workflows/some-id", None),
     ("GET", "/v1/workflows/some-id/progress", None),
@@ -31,7 +37,11 @@ ENDPOINTS: list[tuple[str, str, Any]] = [
     ("GET", "/v1/status", None),
     ("POST", "/v1/batch", {"directory": "."}),
     ("GET", "/v1/batch/some-id/results", None),
-    ("POST", "/v1/tasks", {"task": {"id": "t", "method": "python/execute", "parameters": {"code": "print(1)"}}}),
+    (
+        "POST",
+        "/v1/tasks",
+        {"task": {"id": "t", "method": "python/execute", "parameters": {"code": "print(1)"}}},
+    ),
     ("POST", "/v1/scripts", {"script": "x.py"}),
 ]
 POSTS = [e for e in ENDPOINTS if e[0] == "POST"]
@@ -81,7 +91,9 @@ async def test_health_and_docs_are_public(anonymous: httpx.AsyncClient) -> None:
     assert (await anonymous.get("/docs")).status_code == 200
 
 
-@pytest.mark.parametrize(("method", "path", "body"), ID_ENDPOINTS, ids=[f"{m} {p}" for m, p, _ in ID_ENDPOINTS])
+@pytest.mark.parametrize(
+    ("method", "path", "body"), ID_ENDPOINTS, ids=[f"{m} {p}" for m, p, _ in ID_ENDPOINTS]
+)
 async def test_unknown_workflow_id_is_404(http: httpx.AsyncClient, method: str, path: str, body: Any) -> None:
     response = await http.request(method, path.replace("some-id", "no-such-run"), json=body)
     assert response.status_code == 404, response.text
@@ -92,7 +104,9 @@ async def test_unknown_workflow_id_is_404(http: httpx.AsyncClient, method: str, 
 async def test_malformed_bodies_are_422(http: httpx.AsyncClient, method: str, path: str, body: Any) -> None:
     for bad in ([1, 2], {"unexpected_key": 1}, "not json"):
         if isinstance(bad, str):
-            response = await http.request(method, path, content=bad, headers={"content-type": "application/json"})
+            response = await http.request(
+                method, path, content=bad, headers={"content-type": "application/json"}
+            )
         else:
             response = await http.request(method, path, json=bad)
         assert response.status_code == 422, (bad, response.text)
@@ -114,13 +128,19 @@ async def test_oversized_chunked_body_is_413(http: httpx.AsyncClient) -> None:
             yield b"x" * 32768
         yield b'"}'
 
-    response = await http.post("/v1/workflows", content=chunks(), headers={"content-type": "application/json"})
+    response = await http.post(
+        "/v1/workflows", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
 
 
 async def test_invalid_yaml_is_422_with_line(http: httpx.AsyncClient) -> None:
     response = await http.post(
-        "/v1/workflows", json={"yaml": "name: bad\ntasks:\n  - id: a\n    method: llm/chat\n    parameters: [\n", "filename": "bad.yaml"}
+        "/v1/workflows",
+        json={
+            "yaml": "name: bad\ntasks:\n  - id: a\n    method: llm/chat\n    parameters: [\n",
+            "filename": "bad.yaml",
+        },
     )
     assert response.status_code == 422
     problem = error_of(response)["problems"][0]
@@ -147,13 +167,32 @@ async def test_exactly_one_workflow_source(http: httpx.AsyncClient) -> None:
         ("/v1/workflows", {"path": "../../outside.yaml"}),
         (
             "/v1/workflows",
-            {"spec": {"name": "x", "tasks": [{"id": "a", "method": "llm/chat", "parameters": {"model": "m", "prompt": "p", "file_path": "/etc/passwd"}}]}},
+            {
+                "spec": {
+                    "name": "x",
+                    "tasks": [
+                        {
+                            "id": "a",
+                            "method": "llm/chat",
+                            "parameters": {"model": "m", "prompt": "p", "file_path": "/etc/passwd"},
+                        }
+                    ],
+                }
+            },
         ),
-        ("/v1/workflows", {"yaml": "name: b\ntype: batch\nbatch: {directory: /etc, pattern: '*'}\ntemplate: {method: llm/chat, parameters: {model: m, prompt: p}}\n"}),
+        (
+            "/v1/workflows",
+            {
+                "yaml": "name: b\ntype: batch\nbatch: {directory: /etc, pattern: '*'}\ntemplate: {method: llm/chat, parameters: {model: m, prompt: p}}\n"
+            },
+        ),
         ("/v1/batch", {"directory": "/etc"}),
         ("/v1/batch", {"directory": ".", "output_dir": "/tmp/elsewhere"}),
         ("/v1/scripts", {"script": "/etc/passwd"}),
-        ("/v1/tasks", {"task": {"id": "t", "method": "python/execute", "parameters": {"file": "/etc/passwd"}}}),
+        (
+            "/v1/tasks",
+            {"task": {"id": "t", "method": "python/execute", "parameters": {"file": "/etc/passwd"}}},
+        ),
     ],
 )
 async def test_paths_outside_the_roots_are_403(http: httpx.AsyncClient, path: str, body: Any) -> None:
@@ -163,7 +202,9 @@ async def test_paths_outside_the_roots_are_403(http: httpx.AsyncClient, path: st
 
 
 async def test_start_poll_progress_logs_and_result(http: httpx.AsyncClient) -> None:
-    yaml = "name: api run\ntasks:\n  - id: a\n    method: python/execute\n    parameters: {code: 'print(5)'}\n"
+    yaml = (
+        "name: api run\ntasks:\n  - id: a\n    method: python/execute\n    parameters: {code: 'print(5)'}\n"
+    )
     started = await http.post("/v1/workflows", json={"yaml": yaml})
     assert started.status_code == 201
     wid = started.json()["workflow_id"]
@@ -198,7 +239,9 @@ async def test_running_result_is_202(http: httpx.AsyncClient) -> None:
 @pytest.mark.llm
 async def test_chat_stream_is_ndjson(http: httpx.AsyncClient) -> None:
     lines = []
-    async with http.stream("POST", "/v1/chat/stream", json={"prompt": "Tell a story", "max_tokens": 8}) as response:
+    async with http.stream(
+        "POST", "/v1/chat/stream", json={"prompt": "Tell a story", "max_tokens": 8}
+    ) as response:
         assert response.status_code == 200
         async for line in response.aiter_lines():
             if line.strip():

@@ -33,7 +33,9 @@ def stack_env(stack: ClientStack, mode: str) -> dict[str, str]:
     return env
 
 
-async def run_process(args: list[str], env: dict[str, str], cwd: Path | None = None, timeout: float = 240) -> Completed:
+async def run_process(
+    args: list[str], env: dict[str, str], cwd: Path | None = None, timeout: float = 240
+) -> Completed:
     process = await asyncio.create_subprocess_exec(
         *args, cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )

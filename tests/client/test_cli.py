@@ -24,14 +24,17 @@ async def test_status(client_stack: ClientStack, mode: str) -> None:
 
 async def test_list_result_and_cancel(client_stack: ClientStack) -> None:
     run = await client_stack.api.start_workflow(
-        {"name": "cli run", "tasks": [{"id": "a", "method": "python/execute", "parameters": {"code": "print(7)"}}]}
+        {
+            "name": "cli run",
+            "tasks": [{"id": "a", "method": "python/execute", "parameters": {"code": "print(7)"}}],
+        }
     )
     await run.result(timeout=60)
     listed = await run_cli(client_stack, "api", "list", "--mode", "api", "--json", "-n", "50")
     assert listed.returncode == 0, listed.stderr
     assert run.workflow_id in {r["workflow_id"] for r in json.loads(listed.stdout)}
     table = await run_cli(client_stack, "native", "list", "--mode", "native", "--status", "completed")
-    assert table.returncode == 0 and "cli run" in table.stdout or run.workflow_id in table.stdout
+    assert table.returncode == 0 and ("cli run" in table.stdout or run.workflow_id in table.stdout)
 
     result = await run_cli(client_stack, "api", "result", run.workflow_id, "--mode", "api", "--json")
     assert result.returncode == 0, result.stderr
@@ -43,11 +46,22 @@ async def test_list_result_and_cancel(client_stack: ClientStack) -> None:
     assert unknown.returncode == 1 and "no-such-run" in unknown.stderr and "Traceback" not in unknown.stderr
 
     slow = await client_stack.api.start_workflow(
-        {"name": "cli cancel", "tasks": [{"id": "s", "method": "python/execute", "parameters": {"code": "import time; time.sleep(60)", "timeout": 120}}]}
+        {
+            "name": "cli cancel",
+            "tasks": [
+                {
+                    "id": "s",
+                    "method": "python/execute",
+                    "parameters": {"code": "import time; time.sleep(60)", "timeout": 120},
+                }
+            ],
+        }
     )
     cancelled = await run_cli(client_stack, "api", "cancel", slow.workflow_id, "--mode", "api")
     assert cancelled.returncode == 0, cancelled.stderr
-    failed = await run_cli(client_stack, "api", "result", slow.workflow_id, "--mode", "api", "--timeout", "60")
+    failed = await run_cli(
+        client_stack, "api", "result", slow.workflow_id, "--mode", "api", "--timeout", "60"
+    )
     assert failed.returncode == 1 and "cancelled" in failed.stderr
 
 
@@ -56,7 +70,9 @@ async def test_list_result_and_cancel(client_stack: ClientStack) -> None:
 async def test_chat(client_stack: ClientStack, mode: str) -> None:
     done = await run_cli(client_stack, mode, "chat", "Say hi", "--max-tokens", "8", "--mode", mode)
     assert done.returncode == 0 and done.stdout.strip(), done.stderr
-    streamed = await run_cli(client_stack, mode, "chat", "Say hi", "--max-tokens", "8", "--stream", "--mode", mode)
+    streamed = await run_cli(
+        client_stack, mode, "chat", "Say hi", "--max-tokens", "8", "--stream", "--mode", mode
+    )
     assert streamed.returncode == 0 and streamed.stdout.strip(), streamed.stderr
     missing = await run_cli(client_stack, mode, "chat", "hi", "--model", "no-such-model:1b", "--mode", mode)
     assert missing.returncode == 1 and "no-such-model" in missing.stderr
@@ -69,11 +85,23 @@ async def test_batch(client_stack: ClientStack) -> None:
     (docs / "one.txt").write_text("Cats sleep a lot.")
     (docs / "two.txt").write_text("Dogs bark.")
     done = await run_cli(
-        client_stack, "api", "batch", str(docs), "--pattern", "*.txt", "--max-tokens", "8", "--mode", "api", "--json"
+        client_stack,
+        "api",
+        "batch",
+        str(docs),
+        "--pattern",
+        "*.txt",
+        "--max-tokens",
+        "8",
+        "--mode",
+        "api",
+        "--json",
     )
     assert done.returncode == 0, done.stderr
     assert set(json.loads(done.stdout)["results"]) == {"one.txt", "two.txt"}
-    bad = await run_cli(client_stack, "native", "batch", str(docs), "--max-concurrent", "0", "--mode", "native")
+    bad = await run_cli(
+        client_stack, "native", "batch", str(docs), "--max-concurrent", "0", "--mode", "native"
+    )
     assert bad.returncode == 2
 
 

@@ -6,6 +6,7 @@ REST API on loopback. Answers are tiny (max_tokens 8-16): the tests check shapes
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,9 @@ async def test_chat_maps_the_seed_default_model(client: GleitzeitClient, client_
 
 
 async def test_chat_with_system_and_options(client: GleitzeitClient) -> None:
-    answer = await client.chat("Write a poem", model="smollm2:135m", temperature=0.9, system="You are a poet", max_tokens=8, seed=1)
+    answer = await client.chat(
+        "Write a poem", model="smollm2:135m", temperature=0.9, system="You are a poet", max_tokens=8, seed=1
+    )
     assert answer.strip()
 
 
@@ -130,7 +133,9 @@ async def test_run_workflow_from_dict(client: GleitzeitClient) -> None:
     assert result.status == WorkflowStatus.COMPLETED and result.workflow_id
 
 
-async def test_run_workflow_file_with_inputs_and_outputs(client: GleitzeitClient, client_stack: ClientStack) -> None:
+async def test_run_workflow_file_with_inputs_and_outputs(
+    client: GleitzeitClient, client_stack: ClientStack
+) -> None:
     path = write(
         client_stack.root,
         "template.yaml",
@@ -157,7 +162,9 @@ outputs:
     assert result.outputs == {"double": 1000}
 
 
-async def test_invalid_workflow_names_file_and_line(client: GleitzeitClient, client_stack: ClientStack) -> None:
+async def test_invalid_workflow_names_file_and_line(
+    client: GleitzeitClient, client_stack: ClientStack
+) -> None:
     path = write(client_stack.root, "broken.yaml", "name: broken\ntasks:\n  - id: a\n    method: llm/chatt\n")
     with pytest.raises(ValidationError) as info:
         await client.run_workflow(str(path))
@@ -192,18 +199,31 @@ async def test_execute_task(client: GleitzeitClient) -> None:
     task = {
         "id": "analyze",
         "method": "llm/chat",
-        "parameters": {"model": "smollm2:135m", "messages": [{"role": "user", "content": "Analyze this"}], "max_tokens": 8},
+        "parameters": {
+            "model": "smollm2:135m",
+            "messages": [{"role": "user", "content": "Analyze this"}],
+            "max_tokens": 8,
+        },
     }
     result = await client.execute_task(task)
     assert isinstance(result, TaskResult) and result.task_id == "analyze"
     assert result.status == TaskStatus.COMPLETED and result.response.strip()
-    typed = await client.execute_task(Task(id="calc", method="python/execute", parameters={"code": "print(6*7)"}))
+    typed = await client.execute_task(
+        Task(id="calc", method="python/execute", parameters={"code": "print(6*7)"})
+    )
     assert typed.response == 42
 
 
-async def test_execute_task_failure_with_on_error_continue_returns_failed_result(client: GleitzeitClient) -> None:
+async def test_execute_task_failure_with_on_error_continue_returns_failed_result(
+    client: GleitzeitClient,
+) -> None:
     result = await client.execute_task(
-        {"id": "bad", "method": "python/execute", "on_error": "continue", "parameters": {"code": "raise SystemExit(3)"}}
+        {
+            "id": "bad",
+            "method": "python/execute",
+            "on_error": "continue",
+            "parameters": {"code": "raise SystemExit(3)"},
+        }
     )
     assert result.status == TaskStatus.FAILED and result.error
 
@@ -226,8 +246,18 @@ async def test_start_workflow_handle(client: GleitzeitClient) -> None:
         "name": "handle",
         "tasks": [
             {"id": "a", "method": "python/execute", "parameters": {"code": "print(1)"}},
-            {"id": "b", "method": "python/execute", "dependencies": ["a"], "parameters": {"code": "print(2)"}},
-            {"id": "c", "method": "python/execute", "when": "${a.result} > 5", "parameters": {"code": "print(3)"}},
+            {
+                "id": "b",
+                "method": "python/execute",
+                "dependencies": ["a"],
+                "parameters": {"code": "print(2)"},
+            },
+            {
+                "id": "c",
+                "method": "python/execute",
+                "when": "${a.result} > 5",
+                "parameters": {"code": "print(3)"},
+            },
         ],
     }
     run = await client.start_workflow(workflow)
@@ -270,8 +300,6 @@ async def test_cancel_keeps_finished_results(client: GleitzeitClient) -> None:
         progress = await run.progress()
         if progress.running:
             break
-        import asyncio
-
         await asyncio.sleep(0.05)
     await run.cancel()
     with pytest.raises(WorkflowCancelledError):
@@ -291,7 +319,11 @@ async def test_batch_process(client: GleitzeitClient, client_stack: ClientStack,
     write(docs, "skip.md", "not matched")
     out = client_stack.root / f"summaries-{mode}"
     results = await client.batch_process(
-        directory=str(docs), pattern="*.txt", prompt="Summarize this document", output_dir=str(out), max_tokens=8
+        directory=str(docs),
+        pattern="*.txt",
+        prompt="Summarize this document",
+        output_dir=str(out),
+        max_tokens=8,
     )
     assert set(results) == {"a.txt", "b.txt"}
     assert all(isinstance(v, str) and v.strip() for v in results.values())
@@ -302,8 +334,6 @@ async def test_batch_process(client: GleitzeitClient, client_stack: ClientStack,
 
 
 async def test_watch_reruns_when_the_file_changes(client_stack: ClientStack, mode: str) -> None:
-    import asyncio
-
     client = client_stack.client(mode)
     path = write(
         client_stack.root,

@@ -13,7 +13,9 @@ pytestmark = [pytest.mark.temporal, pytest.mark.timeout(240)]
 
 
 async def test_auto_mode_uses_the_api_when_it_answers(client_stack: ClientStack) -> None:
-    async with GleitzeitClient(api_port=client_stack.settings.api_port, settings=client_stack.settings) as client:
+    async with GleitzeitClient(
+        api_port=client_stack.settings.api_port, settings=client_stack.settings
+    ) as client:
         assert client.mode == "api"
         assert (await client.get_status())["api"]["available"] is True
 
@@ -30,7 +32,11 @@ async def test_wrong_token_is_an_authentication_error(client_stack: ClientStack)
     for token in ("wrong", ""):
         settings = client_stack.settings.model_copy(update={"api_token": None})
         async with GleitzeitClient(
-            mode="api", api_port=settings.api_port, api_token=token, settings=settings, auto_start_server=False
+            mode="api",
+            api_port=settings.api_port,
+            api_token=token,
+            settings=settings,
+            auto_start_server=False,
         ) as client:
             with pytest.raises(AuthenticationError):
                 await client.list_workflows()
@@ -39,7 +45,9 @@ async def test_wrong_token_is_an_authentication_error(client_stack: ClientStack)
 
 
 async def test_api_mode_without_a_server(client_stack: ClientStack) -> None:
-    client = GleitzeitClient(mode="api", api_port=free_port(), settings=client_stack.settings, auto_start_server=False)
+    client = GleitzeitClient(
+        mode="api", api_port=free_port(), settings=client_stack.settings, auto_start_server=False
+    )
     with pytest.raises(ServiceUnavailableError, match="gleitzeit serve"):
         await client.start()
     remote = GleitzeitClient(mode="api", api_host="https://gleitzeit.invalid", settings=client_stack.settings)
@@ -63,7 +71,9 @@ def test_native_config_and_mode_are_checked() -> None:
 
 
 async def test_lazy_start_without_context_manager(client_stack: ClientStack) -> None:
-    client = GleitzeitClient(mode="api", api_port=client_stack.settings.api_port, settings=client_stack.settings)
+    client = GleitzeitClient(
+        mode="api", api_port=client_stack.settings.api_port, settings=client_stack.settings
+    )
     try:
         assert await client.list_workflows(limit=1) is not None
         assert client.mode == "api"
@@ -76,7 +86,11 @@ async def test_auto_start_server_and_keep_running(client_stack: ClientStack) -> 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     client = GleitzeitClient(
-        mode="api", api_port=port, settings=client_stack.settings, auto_start_server=True, keep_server_running=True
+        mode="api",
+        api_port=port,
+        settings=client_stack.settings,
+        auto_start_server=True,
+        keep_server_running=True,
     )
     await client.start()
     process = client.server_process
