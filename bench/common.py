@@ -100,7 +100,15 @@ def ollama_double(latency_ms: float) -> Iterator[str]:
     """An OllamaDouble subprocess with a fixed latency; yields its URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.doubles.ollama_double", "--port", str(port), "--latency-ms", str(latency_ms)],
+        [
+            sys.executable,
+            "-m",
+            "tests.doubles.ollama_double",
+            "--port",
+            str(port),
+            "--latency-ms",
+            str(latency_ms),
+        ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -46,17 +46,28 @@ def _params() -> dict[str, Any]:
     return {"code": trivial_script(), "executor": "local", "timeout": 30}
 
 
-def chain_spec(n: int) -> WorkflowSpec:
+def _metadata(local: bool) -> dict[str, Any]:
+    return {"metadata": {"local_activities": True}} if local else {}
+
+
+def chain_spec(n: int, *, local: bool = False) -> WorkflowSpec:
     tasks = [
-        {"id": f"t{i}", "method": "python/execute", "params": _params(), **({"dependencies": [f"t{i - 1}"]} if i else {})}
+        {
+            "id": f"t{i}",
+            "method": "python/execute",
+            "params": _params(),
+            **({"dependencies": [f"t{i - 1}"]} if i else {}),
+        }
         for i in range(n)
     ]
-    return load_workflow({"name": f"bench-chain-{n}", "tasks": tasks})
+    return load_workflow({"name": f"bench-chain-{n}", "tasks": tasks, **_metadata(local)})
 
 
-def fanout_spec(n: int, cap: int) -> WorkflowSpec:
+def fanout_spec(n: int, cap: int, *, local: bool = False) -> WorkflowSpec:
     tasks = [{"id": f"t{i}", "method": "python/execute", "params": _params()} for i in range(n)]
-    return load_workflow({"name": f"bench-fanout-{n}", "max_parallel": cap, "tasks": tasks})
+    return load_workflow(
+        {"name": f"bench-fanout-{n}", "max_parallel": cap, "tasks": tasks, **_metadata(local)}
+    )
 
 
 async def _gleitzeit(client: Client, settings: Settings, spec: WorkflowSpec) -> float:
@@ -83,6 +94,9 @@ async def _hand(client: Client, settings: Settings, run: Callable[..., Any], inp
     return elapsed
 
 
+ENGINES = ("gleitzeit", "gleitzeit_local", "temporal")
+
+
 async def _measure_kind(
     server: BenchServer,
     kind: str,
@@ -97,29 +111,36 @@ async def _measure_kind(
     settings = server.settings.model_copy(update={"task_queue": f"bench-{kind}-{uuid.uuid4().hex[:6]}"})
     client = await connect(settings)
     activities = [noop_python] if kind == "noop" else task_activities(settings)
-    out: dict[str, Any] = {"chain": {"gleitzeit": [], "temporal": []}, "fanout": {"gleitzeit": [], "temporal": []}}
-    hand = HandInput(n=chain_n, cap=cap, parameters=_params())
+    out: dict[str, Any] = {"chain": {e: [] for e in ENGINES}, "fanout": {e: [] for e in ENGINES}}
+
+    def runner(shape: str, n: int) -> dict[str, Callable[[], Any]]:
+        hand = HandInput(n=n, cap=cap, parameters=_params())
+        if shape == "chain":
+            specs = {"gleitzeit": chain_spec(n), "gleitzeit_local": chain_spec(n, local=True)}
+            hand_run: Callable[..., Any] = HandChain.run
+        else:
+            specs = {"gleitzeit": fanout_spec(n, cap), "gleitzeit_local": fanout_spec(n, cap, local=True)}
+            hand_run = HandFanOut.run
+        return {
+            "gleitzeit": lambda: _gleitzeit(client, settings, specs["gleitzeit"]),
+            "gleitzeit_local": lambda: _gleitzeit(client, settings, specs["gleitzeit_local"]),
+            "temporal": lambda: _hand(client, settings, hand_run, hand),
+        }
+
     async with build_worker(client, settings, activities=activities, extra_workflows=HAND_WORKFLOWS):
         # Warm-up (sandbox imports, first connections): not measured.
-        await _gleitzeit(client, settings, chain_spec(2))
-        await _hand(client, settings, HandChain.run, HandInput(n=2, parameters=_params()))
-        spec = chain_spec(chain_n)
-        for _ in range(chain_reps):
-            out["chain"]["gleitzeit"].append(await _gleitzeit(client, settings, spec))
-            out["chain"]["temporal"].append(await _hand(client, settings, HandChain.run, hand))
-        log(
-            f"  chain of {chain_n} ({kind}): gleitzeit {median(out['chain']['gleitzeit']):.3f} s, "
-            f"hand-written {median(out['chain']['temporal']):.3f} s"
-        )
-        if fanout_n:
-            spec = fanout_spec(fanout_n, cap)
-            hand = HandInput(n=fanout_n, cap=cap, parameters=_params())
-            for _ in range(fanout_reps):
-                out["fanout"]["gleitzeit"].append(await _gleitzeit(client, settings, spec))
-                out["fanout"]["temporal"].append(await _hand(client, settings, HandFanOut.run, hand))
+        for warm in runner("chain", 2).values():
+            await warm()
+        for shape, n, reps in (("chain", chain_n, chain_reps), ("fanout", fanout_n, fanout_reps)):
+            if not n:
+                continue
+            runs = runner(shape, n)
+            for _ in range(reps):
+                for engine in ENGINES:  # alternate, so load from elsewhere hits every engine alike
+                    out[shape][engine].append(await runs[engine]())
             log(
-                f"  fan-out of {fanout_n} ({kind}): gleitzeit {median(out['fanout']['gleitzeit']):.2f} s, "
-                f"hand-written {median(out['fanout']['temporal']):.2f} s"
+                f"  {shape} of {n} ({kind}): "
+                + ", ".join(f"{e} {median(out[shape][e]):.3f} s" for e in ENGINES)
             )
     return out
 
@@ -135,10 +156,11 @@ async def measure_engines(
     kinds: tuple[str, ...] = KINDS,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """{"chain": {engine: {kind: {...}}}, "fanout": {engine: {kind: {...}}}} for engines gleitzeit and
-    temporal (hand-written). ``fanout_n`` per kind (0 skips)."""
+    """{"chain": {engine: {kind: {...}}}, "fanout": {engine: {kind: {...}}}} for the engines gleitzeit,
+    gleitzeit_local (opt-in local activities) and temporal (hand-written). ``fanout_n`` per kind
+    (0 skips)."""
     sizes = fanout_n or {"python": 1000, "noop": 1000}
-    result: dict[str, Any] = {"chain": {"gleitzeit": {}, "temporal": {}}, "fanout": {"gleitzeit": {}, "temporal": {}}}
+    result: dict[str, Any] = {"chain": {e: {} for e in ENGINES}, "fanout": {e: {} for e in ENGINES}}
     for kind in kinds:
         raw = await _measure_kind(
             server,
@@ -150,7 +172,7 @@ async def measure_engines(
             cap=cap,
             log=log,
         )
-        for engine in ("gleitzeit", "temporal"):
+        for engine in ENGINES:
             runs = raw["chain"][engine]
             result["chain"][engine][kind] = {
                 "n": chain_n,

@@ -250,10 +250,11 @@ class LlmActivities:
 
     # -- activities ----------------------------------------------------------------------------------
 
-    @activity.defn(name="llm.chat")
-    async def chat(self, inp: TaskInput) -> dict[str, Any]:
+    async def _chat(
+        self, inp: TaskInput, messages: list[dict[str, Any]], images: list[str] | None
+    ) -> dict[str, Any]:
+        """One streamed /api/chat call (chat and vision differ only in the images they attach)."""
         p = inp.parameters
-        messages = self._messages(inp)
         text, final = await self._stream_text(
             inp,
             lambda c: c.chat(
@@ -267,30 +268,21 @@ class LlmActivities:
             ),
             lambda chunk: chunk.message.content or "",
         )
-        return self._text_result(inp, text, final, None)
+        return self._text_result(inp, text, final, images)
+
+    @activity.defn(name="llm.chat")
+    async def chat(self, inp: TaskInput) -> dict[str, Any]:
+        return await self._chat(inp, self._messages(inp), None)
 
     @activity.defn(name="llm.vision")
     async def vision(self, inp: TaskInput) -> dict[str, Any]:
-        p = inp.parameters
         images, names = self._images(inp)
         if not images:
             raise non_retryable("llm/vision needs image_path, image_paths or images", "InvalidParameters")
         messages = self._messages(inp)
         target = _last_user(messages)
         target["images"] = list(target.get("images") or []) + images
-        text, final = await self._stream_text(
-            inp,
-            lambda c: c.chat(
-                model=str(p.get("model")),
-                messages=messages,
-                stream=True,
-                format=p.get("format"),
-                options=build_options(p) or None,
-                keep_alive=p.get("keep_alive"),
-            ),
-            lambda chunk: chunk.message.content or "",
-        )
-        return self._text_result(inp, text, final, names)
+        return await self._chat(inp, messages, names)
 
     @activity.defn(name="llm.generate")
     async def generate(self, inp: TaskInput) -> dict[str, Any]:

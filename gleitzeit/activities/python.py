@@ -44,7 +44,9 @@ class PythonActivities:
                 base_dir=inp.base_dir,
                 attempt_timeout=inp.timeout,
             )
-            result = await run_script(request, self._settings, heartbeat=activity.heartbeat)
+            # A local activity (the DAG's opt-in) cannot heartbeat: the server does not know it.
+            beat = None if info.is_local else activity.heartbeat
+            result = await run_script(request, self._settings, heartbeat=beat)
         except ScriptFailure as exc:
             raise ApplicationError(str(exc), exc.details(), type=exc.kind, non_retryable=True) from exc
         except SandboxImageMissing as exc:

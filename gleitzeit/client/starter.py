@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -47,7 +48,23 @@ def web_url(settings: Settings, workflow_id: str, run_id: str | None = None) -> 
     return f"{base}/{run_id}/history" if run_id else base
 
 
+# Custom search attributes rarely change; asking once a minute keeps an RPC off every start.
+_ATTRIBUTES_TTL = 60.0
+_attributes_cache: dict[tuple[int, str], tuple[float, set[str]]] = {}
+
+
 async def registered_search_attributes(client: Client, namespace: str) -> set[str]:
+    key = (id(client), namespace)
+    cached = _attributes_cache.get(key)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < _ATTRIBUTES_TTL:
+        return cached[1]
+    found = await _list_search_attributes(client, namespace)
+    _attributes_cache[key] = (now, found)
+    return found
+
+
+async def _list_search_attributes(client: Client, namespace: str) -> set[str]:
     try:
         answer = await client.operator_service.list_search_attributes(
             ListSearchAttributesRequest(namespace=namespace)

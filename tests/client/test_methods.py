@@ -351,3 +351,36 @@ async def test_watch_reruns_when_the_file_changes(client_stack: ClientStack, mod
         client.run_workflow(str(path), watch=True, max_runs=2, watch_timeout=60, on_result=on_result), 90
     )
     assert result["v"]["result"] == 2 and len(seen) == 2
+
+
+async def test_waiting_times_out_but_the_run_goes_on(client: GleitzeitClient) -> None:
+    from gleitzeit import TimeoutError
+
+    workflow = {
+        "name": "slow",
+        "tasks": [
+            {
+                "id": "s",
+                "method": "python/execute",
+                "parameters": {"code": "import time; time.sleep(30)", "timeout": 60},
+            }
+        ],
+    }
+    run = await client.start_workflow(workflow)
+    with pytest.raises(TimeoutError) as info:
+        await run.result(timeout=0.3)
+    assert info.value.workflow_id == run.workflow_id
+    assert await run.status() == WorkflowStatus.RUNNING
+    await run.cancel()
+
+
+async def test_unknown_model_in_a_workflow_names_it(client: GleitzeitClient) -> None:
+    workflow = {
+        "name": "bad model",
+        "tasks": [
+            {"id": "ask", "method": "llm/chat", "parameters": {"model": "no-such-model:1b", "prompt": "hi"}}
+        ],
+    }
+    with pytest.raises(TaskExecutionError, match="no-such-model") as info:
+        await client.run_workflow(workflow)
+    assert info.value.task_id == "ask" and info.value.cause_type == "ModelNotFound"

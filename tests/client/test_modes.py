@@ -85,10 +85,13 @@ async def test_lazy_start_without_context_manager(client_stack: ClientStack) -> 
 async def test_auto_start_server_and_keep_running(client_stack: ClientStack) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    # Its own task queue: the stopped server's worker must not hold sticky work of the shared queue.
+    queue = f"{client_stack.settings.task_queue}-spawned"
+    settings = client_stack.settings.model_copy(update={"task_queue": queue})
     client = GleitzeitClient(
         mode="api",
         api_port=port,
-        settings=client_stack.settings,
+        settings=settings,
         auto_start_server=True,
         keep_server_running=True,
     )
@@ -102,7 +105,7 @@ async def test_auto_start_server_and_keep_running(client_stack: ClientStack) -> 
         assert await api_answers(url), "keep_server_running=True must leave the server up"
         # A client that did not start the server never stops it.
         async with GleitzeitClient(
-            mode="api", api_port=port, settings=client_stack.settings, keep_server_running=False
+            mode="api", api_port=port, settings=settings, keep_server_running=False
         ) as other:
             assert other.server_process is None
             await other.list_workflows(limit=1)
