@@ -28,10 +28,13 @@ done
 
 log() { printf '\033[1m[build_base_image]\033[0m %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+ROOTFS_LIB="$(cd "$(dirname "$0")" && pwd)/../scripts/lib/debian_rootfs.sh"
+# shellcheck source=scripts/lib/debian_rootfs.sh
+. "$ROOTFS_LIB"
 
 docker info >/dev/null 2>&1 || die "no Docker engine answers; run scripts/setup_docker.sh (as root) first"
 
-RECIPE=$( { cat "$0"; echo "$SUITE $PACKAGES"; } | sha256sum | cut -c1-16)
+RECIPE=$( { cat "$0" "$ROOTFS_LIB"; echo "$SUITE $PACKAGES"; } | sha256sum | cut -c1-16)
 CURRENT=$(docker image inspect -f '{{ index .Config.Labels "gleitzeit.recipe" }}' "$IMAGE" 2>/dev/null || true)
 if [ "$FORCE" = "0" ] && [ "$CURRENT" = "$RECIPE" ]; then
   log "$IMAGE is up to date (recipe $RECIPE)"
@@ -40,42 +43,11 @@ if [ "$FORCE" = "0" ] && [ "$CURRENT" = "$RECIPE" ]; then
 fi
 [ "$(id -u)" = "0" ] || die "building $IMAGE needs root (debootstrap); or build the gleitzeit image from a slim Python image"
 
-# The first Debian mirror for $SUITE in apt's sources (deb822 *.sources or one-line *.list).
-find_mirror() {
-  local f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    awk '
-      /^[[:space:]]*$/ { if (uri != "" && suites ~ /(^| )'"$SUITE"'( |$)/) { print uri; exit } uri=""; suites=""; next }
-      /^URIs:/ { uri=$2 }
-      /^Suites:/ { $1=""; suites=$0 " " }
-      END { if (uri != "" && suites ~ /(^| )'"$SUITE"'( |$)/) print uri }
-    ' "$f"
-  done
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -f "$f" ] || continue
-    awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i ~ /:\/\//) { if ($(i+1) == "'"$SUITE"'") print $i; break } }' "$f"
-  done
-}
-MIRROR=${GLEITZEIT_DEBIAN_MIRROR:-$(find_mirror | head -n 1)}
-[ -n "$MIRROR" ] || die "no Debian mirror for '$SUITE' found in /etc/apt/sources.list*; set GLEITZEIT_DEBIAN_MIRROR"
-
-if ! command -v debootstrap >/dev/null 2>&1; then
-  log "installing debootstrap"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null 2>&1 || {
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-  } || die "could not install debootstrap"
-fi
-
 WORK=$(mktemp -d /var/tmp/gleitzeit-base.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 ROOTFS="$WORK/rootfs"
 
-log "debootstrap $SUITE ($PACKAGES) from the configured mirror"
-debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$ROOTFS" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 || {
-  tail -n 30 "$WORK/debootstrap.log" >&2
-  die "debootstrap failed (log above)"
-}
+debootstrap_rootfs "$SUITE" "$PACKAGES" "$ROOTFS" "$WORK"
 
 # Smaller image: no package caches, docs, man pages or locales.
 rm -rf "$ROOTFS"/var/cache/apt/* "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/log/* \

@@ -26,6 +26,9 @@ done
 
 log() { printf '\033[1m[build_sandbox_image]\033[0m %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+ROOTFS_LIB="$(cd "$(dirname "$0")" && pwd)/lib/debian_rootfs.sh"
+# shellcheck source=scripts/lib/debian_rootfs.sh
+. "$ROOTFS_LIB"
 
 if ! docker info >/dev/null 2>&1; then
   if [ "$(id -u)" != "0" ]; then
@@ -36,7 +39,7 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 # The recipe: this script's text and the suite. A change to either rebuilds the image.
-RECIPE=$( { cat "$0"; echo "$SUITE"; } | sha256sum | cut -c1-16)
+RECIPE=$( { cat "$0" "$ROOTFS_LIB"; echo "$SUITE"; } | sha256sum | cut -c1-16)
 CURRENT=$(docker image inspect -f '{{ index .Config.Labels "gleitzeit.recipe" }}' "$IMAGE" 2>/dev/null || true)
 if [ "$FORCE" = "0" ] && [ "$CURRENT" = "$RECIPE" ]; then
   log "$IMAGE is up to date (recipe $RECIPE)"
@@ -48,42 +51,11 @@ if [ "$(id -u)" != "0" ]; then
   exit 0
 fi
 
-# The first Debian mirror in apt's sources (deb822 *.sources or one-line *.list), not the security one.
-find_mirror() {
-  local f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    awk '
-      /^[[:space:]]*$/ { if (uri != "" && suites ~ /(^| )'"$SUITE"'( |$)/) { print uri; exit } uri=""; suites=""; next }
-      /^URIs:/ { uri=$2 }
-      /^Suites:/ { $1=""; suites=$0 " " }
-      END { if (uri != "" && suites ~ /(^| )'"$SUITE"'( |$)/) print uri }
-    ' "$f"
-  done
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -f "$f" ] || continue
-    awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i ~ /:\/\//) { if ($(i+1) == "'"$SUITE"'") print $i; break } }' "$f"
-  done
-}
-MIRROR=${GLEITZEIT_DEBIAN_MIRROR:-$(find_mirror | head -n 1)}
-[ -n "$MIRROR" ] || die "no Debian mirror for '$SUITE' found in /etc/apt/sources.list*; set GLEITZEIT_DEBIAN_MIRROR"
-
-if ! command -v debootstrap >/dev/null 2>&1; then
-  log "installing debootstrap"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null 2>&1 || {
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-  } || die "could not install debootstrap"
-fi
-
 WORK=$(mktemp -d /var/tmp/gleitzeit-sandbox.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 ROOTFS="$WORK/rootfs"
 
-log "debootstrap $SUITE (python3) from the configured mirror into $ROOTFS"
-debootstrap --variant=minbase --include=python3 "$SUITE" "$ROOTFS" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 || {
-  tail -n 30 "$WORK/debootstrap.log" >&2
-  die "debootstrap failed (log above)"
-}
+debootstrap_rootfs "$SUITE" "python3" "$ROOTFS" "$WORK"
 
 # Smaller image: no package caches, docs, man pages or locales are needed to run scripts.
 rm -rf "$ROOTFS"/var/cache/apt/* "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/log/* \

@@ -1,0 +1,199 @@
+"""Benchmarks 3-5 through the public client (``GleitzeitClient``), against an OllamaDouble with a fixed
+latency, on the benchmark's dev server.
+
+3. ``chat``: durable ``client.chat()`` (a one-task workflow, in-process worker, eager start) vs a
+   direct ``ollama`` client call to the same double; the added latency at p50 and p95.
+4. ``batch``: ``client.batch_process`` over N small files; wall time vs the ideal
+   N x latency / max_concurrent. The worker runs as its own process (``gleitzeit worker``), as in a
+   deployment, so that
+5. its peak memory (the kernel's high-water mark, VmHWM) is the worker's alone.
+
+Each one reports ``{"available": False, "reason": ...}`` when the API it needs is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.common import ROOT, BenchServer, ollama_double, percentile
+
+__all__ = ["measure_batch", "measure_chat"]
+
+MODEL = "smollm2:135m"
+
+
+def _client_api() -> Any:
+    """GleitzeitClient, or None when the client module does not exist (yet)."""
+    try:
+        from gleitzeit.client.client import GleitzeitClient
+    except ImportError:
+        return None
+    return GleitzeitClient
+
+
+async def measure_chat(
+    server: BenchServer, *, calls: int, latency_ms: float, log: Callable[[str], None] = print
+) -> dict[str, Any]:
+    client_cls = _client_api()
+    if client_cls is None or not hasattr(client_cls, "chat"):
+        return {"available": False, "reason": "GleitzeitClient.chat is not available"}
+    import httpx
+    import ollama
+
+    with ollama_double(latency_ms) as url:
+        settings = server.settings.model_copy(
+            update={"ollama_host": url, "task_queue": f"bench-chat-{uuid.uuid4().hex[:6]}"}
+        )
+        direct = ollama.AsyncClient(host=url, timeout=httpx.Timeout(30.0))
+        messages = [{"role": "user", "content": "What is Python?"}]
+        durable_s: list[float] = []
+        direct_s: list[float] = []
+        async with client_cls(mode="native", settings=settings, native_config={"worker": "always"}) as gz:
+            for _ in range(3):  # warm-up: sandbox, connections, model lookup
+                await gz.chat("warm up", model=MODEL, max_tokens=8)
+                await direct.chat(model=MODEL, messages=messages, options={"num_predict": 8})
+            for _ in range(calls):  # alternate, so load from elsewhere hits both alike
+                t0 = time.perf_counter()
+                await direct.chat(model=MODEL, messages=messages, options={"num_predict": 8})
+                direct_s.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                await gz.chat("What is Python?", model=MODEL, max_tokens=8)
+                durable_s.append(time.perf_counter() - t0)
+    result = {
+        "available": True,
+        "calls": calls,
+        "latency_ms": latency_ms,
+        "direct_p50_ms": percentile(direct_s, 50) * 1000,
+        "direct_p95_ms": percentile(direct_s, 95) * 1000,
+        "durable_p50_ms": percentile(durable_s, 50) * 1000,
+        "durable_p95_ms": percentile(durable_s, 95) * 1000,
+    }
+    result["added_p50_ms"] = result["durable_p50_ms"] - result["direct_p50_ms"]
+    result["added_p95_ms"] = result["durable_p95_ms"] - result["direct_p95_ms"]
+    log(
+        f"  chat x{calls}: direct p50 {result['direct_p50_ms']:.1f} ms, durable p50 "
+        f"{result['durable_p50_ms']:.1f} ms (+{result['added_p50_ms']:.1f}), p95 +{result['added_p95_ms']:.1f} ms"
+    )
+    return result
+
+
+def _make_files(directory: Path, n: int) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (directory / f"doc{i:05d}.txt").write_text(f"document {i}: a few words to summarize.\n")
+
+
+def _peak_rss_bytes(pid: int) -> int | None:
+    """The process's peak resident set (Linux VmHWM), or None where /proc does not say."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+@contextlib.contextmanager
+def _worker_process(settings: Any, log_file: Path) -> Iterator[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "GLEITZEIT_TEMPORAL_ADDRESS": settings.temporal_address,
+        "GLEITZEIT_TASK_QUEUE": settings.task_queue,
+        "GLEITZEIT_DATA_DIR": str(settings.data_dir),
+        "GLEITZEIT_AUTO_START_TEMPORAL": "false",
+        "GLEITZEIT_AUTO_START_LLM": "false",
+        "OLLAMA_HOST": settings.ollama_host,
+    }
+    with open(log_file, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from gleitzeit.cli import main; main()", "worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def measure_batch(
+    server: BenchServer,
+    *,
+    items: int,
+    latency_ms: float,
+    max_concurrent: int,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    client_cls = _client_api()
+    if client_cls is None or not hasattr(client_cls, "batch_process"):
+        return {"available": False, "reason": "GleitzeitClient.batch_process is not available"}
+    ideal = items * latency_ms / 1000 / max_concurrent
+    with tempfile.TemporaryDirectory(prefix="gleitzeit-bench-batch-") as tmp, ollama_double(latency_ms) as url:
+        docs = Path(tmp) / "docs"
+        _make_files(docs, items)
+        settings = server.settings.model_copy(
+            update={"ollama_host": url, "task_queue": f"bench-batch-{uuid.uuid4().hex[:6]}"}
+        )
+        with _worker_process(settings, Path(tmp) / "worker.log") as worker:
+            async with client_cls(mode="native", settings=settings, native_config={"worker": "never"}) as gz:
+                await asyncio.sleep(1.0)  # the worker process connects and polls
+                t0 = time.perf_counter()
+                results = await gz.batch_process(
+                    str(docs),
+                    pattern="*.txt",
+                    prompt="Summarize this document",
+                    model=MODEL,
+                    max_concurrent=max_concurrent,
+                    max_tokens=8,
+                )
+                wall = time.perf_counter() - t0
+            peak = _peak_rss_bytes(worker.pid)
+            if worker.poll() is not None:
+                tail = (Path(tmp) / "worker.log").read_text(errors="replace")[-500:]
+                return {"available": False, "reason": f"the worker process exited early: {tail}"}
+        errors = dict(getattr(results, "errors", {}) or {})
+    result = {
+        "available": True,
+        "items": items,
+        "latency_ms": latency_ms,
+        "max_concurrent": max_concurrent,
+        "wall_s": wall,
+        "ideal_s": ideal,
+        "ratio_to_ideal": wall / ideal,
+        "items_per_s": items / wall,
+        "completed": len(results),
+        "failed": len(errors),
+        "worker_peak_rss_mb": peak / 1_048_576 if peak else None,
+    }
+    log(
+        f"  batch of {items} (latency {latency_ms:g} ms, {max_concurrent} at a time): {wall:.1f} s vs ideal "
+        f"{ideal:.1f} s (x{wall / ideal:.2f}); {len(results)} done, {len(errors)} failed; worker peak "
+        + (f"{result['worker_peak_rss_mb']:.0f} MB" if peak else "n/a")
+    )
+    return result
+
+
+if __name__ == "__main__":  # a quick look: python -m bench.client_bench
+    from bench.common import bench_server
+
+    with bench_server() as srv:
+        print(asyncio.run(measure_chat(srv, calls=20, latency_ms=5)))
+        print(asyncio.run(measure_batch(srv, items=300, latency_ms=50, max_concurrent=20)))
