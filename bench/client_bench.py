@@ -146,7 +146,10 @@ async def measure_batch(
     if client_cls is None or not hasattr(client_cls, "batch_process"):
         return {"available": False, "reason": "GleitzeitClient.batch_process is not available"}
     ideal = items * latency_ms / 1000 / max_concurrent
-    with tempfile.TemporaryDirectory(prefix="gleitzeit-bench-batch-") as tmp, ollama_double(latency_ms) as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="gleitzeit-bench-batch-") as tmp,
+        ollama_double(latency_ms) as url,
+    ):
         docs = Path(tmp) / "docs"
         _make_files(docs, items)
         settings = server.settings.model_copy(

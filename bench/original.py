@@ -39,7 +39,12 @@ def _installed() -> bool:
     if not _python().is_file():
         return False
     probe = subprocess.run(
-        [str(_python()), "-I", "-c", "import gleitzeit.client, importlib.metadata as m; print(m.version('gleitzeit'))"],
+        [
+            str(_python()),
+            "-I",
+            "-c",
+            "import gleitzeit.client, importlib.metadata as m; print(m.version('gleitzeit'))",
+        ],
         capture_output=True,
         text=True,
         cwd=tempfile.gettempdir(),

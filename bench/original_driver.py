@@ -77,7 +77,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         if args.fanout:
             file = _workflow(work, "fanout", args.fanout, chain=False)
             runs = [await _run(client, file, args.fanout, problems) for _ in range(args.fanout_reps)]
-            out["fanout"] = {"n": args.fanout, "cap": args.cap, "runs_s": runs, "median_s": statistics.median(runs)}
+            out["fanout"] = {
+                "n": args.fanout,
+                "cap": args.cap,
+                "runs_s": runs,
+                "median_s": statistics.median(runs),
+            }
     finally:
         await client.shutdown()
     return out

@@ -20,6 +20,7 @@ EXPECTED = {
     "LogEvent",
     "ModelNotFoundError",
     "NotFoundError",
+    "PermissionDeniedError",
     "Problem",
     "ScriptError",
     "ServiceUnavailableError",

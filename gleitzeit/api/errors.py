@@ -38,7 +38,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PathForbidden)
     async def _forbidden(request: Request, exc: PathForbidden) -> JSONResponse:
-        return error_response(403, {"type": "APIError", "message": str(exc), "status_code": 403})
+        return error_response(403, {"type": "PermissionDeniedError", "message": str(exc), "status_code": 403})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

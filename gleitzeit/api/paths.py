@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from gleitzeit.core.errors import PermissionDeniedError
 from gleitzeit.dsl.models import WorkflowSpec
 from gleitzeit.dsl.parameters import file_parameters
 
 __all__ = ["PathForbidden", "PathGuard"]
 
 
-class PathForbidden(Exception):
+class PathForbidden(PermissionDeniedError):
     """A path outside every allowed root (answered with 403)."""
 
 

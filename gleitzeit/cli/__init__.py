@@ -9,8 +9,6 @@ import os
 import sys
 import traceback
 
-import click
-
 from gleitzeit.cli.app import app
 from gleitzeit.core.errors import GleitzeitError
 
@@ -31,6 +29,29 @@ from gleitzeit.cli import serve as _serve  # noqa: F401,E402  isort: skip
 __all__ = ["app", "main"]
 
 
+def _report(exc: Exception) -> int:
+    """Exit code for an exception that escaped a command, printed without a traceback.
+
+    typer ships its own copy of click, so its usage errors, Exit and Abort are matched by shape (an
+    ``exit_code`` and ``show()``, or the class name), not by importing click's classes.
+    """
+    name = type(exc).__name__
+    if name == "Abort":
+        print("interrupted", file=sys.stderr)
+        return 130
+    if hasattr(exc, "exit_code"):
+        if hasattr(exc, "show"):
+            exc.show()
+        return int(exc.exit_code)
+    if os.environ.get("GLEITZEIT_DEBUG"):
+        traceback.print_exc()
+    print(
+        f"error: unexpected {name}: {exc}\n(set GLEITZEIT_DEBUG=1 for the traceback, and please report it)",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def main() -> None:
     """Console entry point.
 
@@ -40,27 +61,15 @@ def main() -> None:
     try:
         result = app(standalone_mode=False)
         rc = result if isinstance(result, int) else 0
-    except click.exceptions.Exit as exc:
-        rc = exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        rc = exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         rc = 130
     except GleitzeitError as exc:
         # Our errors are written for people: no traceback.
         print(f"error: {exc}", file=sys.stderr)
         rc = 1
-    except Exception as exc:  # a bug or an untranslated failure: say what, keep the trace on request
-        if os.environ.get("GLEITZEIT_DEBUG"):
-            traceback.print_exc()
-        print(
-            f"error: unexpected {type(exc).__name__}: {exc}\n"
-            "(set GLEITZEIT_DEBUG=1 for the traceback, and please report it)",
-            file=sys.stderr,
-        )
-        rc = 1
+    except Exception as exc:
+        rc = _report(exc)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(rc)

@@ -2,7 +2,8 @@
 
 Answers are the same models as in native mode; failures come back as the same
 ``gleitzeit.core.errors`` classes (the server sends them as ``{"error": {...}}``, see ``wire``).
-Without such an envelope the status decides: 401 ``AuthenticationError``, 404 ``NotFoundError``,
+Without such an envelope the status decides: 401 ``AuthenticationError``, 403
+``PermissionDeniedError``, 404 ``NotFoundError``,
 422 ``ValidationError``, 502/503/504 ``ServiceUnavailableError``, anything else ``APIError``.
 Long waits are long polls of at most 30 s each, so no single request outlives a proxy's timeout.
 """
@@ -26,6 +27,7 @@ from gleitzeit.core.errors import (
     AuthenticationError,
     GleitzeitError,
     NotFoundError,
+    PermissionDeniedError,
     ServiceUnavailableError,
     ValidationError,
 )
@@ -60,6 +62,8 @@ def error_for_response(response: httpx.Response) -> GleitzeitError:
     where = f"{response.request.method} {response.request.url.path}"
     if status == 401:
         return AuthenticationError(f"{where}: the API refused the token ({text})")
+    if status == 403:
+        return PermissionDeniedError(f"{where}: refused ({text})")
     if status == 404:
         return NotFoundError(f"{where}: not found ({text})")
     if status == 422:

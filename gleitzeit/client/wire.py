@@ -18,6 +18,7 @@ __all__ = ["STATUS_OF", "error_from_dict", "error_to_dict", "http_status"]
 # Most specific first: the first class an error is an instance of decides the status.
 STATUS_OF: list[tuple[type[GleitzeitError], int]] = [
     (errs.AuthenticationError, 401),
+    (errs.PermissionDeniedError, 403),
     (errs.ValidationError, 422),
     (errs.NotFoundError, 404),
     (errs.TimeoutError, 504),

@@ -21,6 +21,7 @@ failures::
     │       └── WorkflowCancelledError
     ├── TimeoutError                  also a builtins.TimeoutError
     ├── AuthenticationError           REST API token missing or wrong
+    ├── PermissionDeniedError         a path outside the server's allowed roots
     └── APIError                      REST API answered with an unexpected status (status_code)
 """
 
@@ -40,6 +41,7 @@ __all__ = [
     "LLMUnavailableError",
     "ModelNotFoundError",
     "NotFoundError",
+    "PermissionDeniedError",
     "Problem",
     "ScriptError",
     "ServiceUnavailableError",
@@ -231,6 +233,10 @@ class TimeoutError(GleitzeitError, builtins.TimeoutError):  # noqa: A001 - the s
 
 class AuthenticationError(GleitzeitError):
     """The REST API refused the bearer token (missing or wrong)."""
+
+
+class PermissionDeniedError(GleitzeitError, PermissionError):
+    """The REST API refused a file path outside its configured roots (HTTP 403)."""
 
 
 class APIError(GleitzeitError):

@@ -1,0 +1,198 @@
+"""``python -m bench [--quick] [--json FILE]``: every benchmark side by side in one run, as a table.
+
+1. a chain of 20 trivial python tasks end to end: Gleitzeit, a hand-written Temporal workflow (same
+   activity, server and worker), the original Gleitzeit 0.0.5 (its own venv, not durable);
+2. a fan-out of trivial tasks: tasks per second, same three;
+3. durable ``client.chat()`` vs a direct ``ollama`` call to the same (fixed-latency) LLM double;
+4. ``batch_process`` over many files against a fixed-latency double vs the ideal wall time;
+5. the worker's peak memory during 4;
+plus the embedded LLM server's tokens/s vs the same model in-process (bench/llm_server.py).
+
+Figures are measured on whatever else the machine is doing: compare ratios, not absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Config", "main", "run_all"]
+
+
+@dataclass(frozen=True)
+class Config:
+    chain_n: int = 20
+    chain_reps: int = 5
+    fanout_python: int = 1000
+    fanout_noop: int = 1000
+    fanout_reps: int = 2
+    cap: int = 50
+    original: bool = True
+    chat_calls: int = 200
+    chat_latency_ms: float = 5.0
+    batch_items: int = 10_000
+    batch_latency_ms: float = 100.0
+    batch_concurrent: int = 20
+    llm_server: bool = True
+    quick_llm: bool = False
+
+
+FULL = Config()
+QUICK = Config(
+    chain_reps=3,
+    fanout_python=200,
+    fanout_reps=1,
+    chat_calls=40,
+    batch_items=1000,
+    quick_llm=True,
+)
+
+
+def _guard(name: str, log: Callable[[str], None], fn: Callable[[], Any]) -> Any:
+    """Run one benchmark; a failure becomes {"error": ...} in the results, never a crash of the run."""
+    started = time.monotonic()
+    try:
+        result = fn()
+    except SystemExit as exc:  # bench.llm_server says "cannot benchmark" this way
+        result = {"available": False, "reason": str(exc.code)}
+    except Exception as exc:
+        log(f"  {name} failed: {exc}")
+        if os.environ.get("GLEITZEIT_BENCH_DEBUG"):
+            traceback.print_exc()
+        result = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+    if isinstance(result, dict):
+        result.setdefault("seconds", round(time.monotonic() - started, 1))
+    return result
+
+
+def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Every benchmark of ``cfg``; returns the results dict (what --json writes)."""
+    from bench.client_bench import measure_batch, measure_chat
+    from bench.common import bench_server
+    from bench.engine import measure_engines
+
+    results: dict[str, Any] = {
+        "config": asdict(cfg),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load": _load()},
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    with bench_server() as server:
+        log("engines (1, 2): Gleitzeit vs hand-written Temporal")
+        results["engine"] = _guard(
+            "engines",
+            log,
+            lambda: asyncio.run(
+                measure_engines(
+                    server,
+                    chain_n=cfg.chain_n,
+                    chain_reps=cfg.chain_reps,
+                    fanout_n={"python": cfg.fanout_python, "noop": cfg.fanout_noop},
+                    fanout_reps=cfg.fanout_reps,
+                    cap=cfg.cap,
+                    log=log,
+                )
+            ),
+        )
+        log("chat (3)")
+        results["chat"] = _guard(
+            "chat",
+            log,
+            lambda: asyncio.run(
+                measure_chat(server, calls=cfg.chat_calls, latency_ms=cfg.chat_latency_ms, log=log)
+            ),
+        )
+        log("batch (4, 5)")
+        results["batch"] = _guard(
+            "batch",
+            log,
+            lambda: asyncio.run(
+                measure_batch(
+                    server,
+                    items=cfg.batch_items,
+                    latency_ms=cfg.batch_latency_ms,
+                    max_concurrent=cfg.batch_concurrent,
+                    log=log,
+                )
+            ),
+        )
+    if cfg.original:
+        from bench.original import run_original
+
+        log("original Gleitzeit 0.0.5 (1, 2)")
+        results["original"] = _guard(
+            "original",
+            log,
+            lambda: run_original(
+                chain=cfg.chain_n, reps=cfg.chain_reps, fanout=cfg.fanout_python, cap=cfg.cap
+            ),
+        )
+        orig = results["original"]
+        if "chain" in orig:
+            log(
+                f"  chain of {cfg.chain_n}: {orig['chain']['median_s']:.3f} s"
+                + (
+                    f"; fan-out of {cfg.fanout_python}: {orig['fanout']['median_s']:.2f} s"
+                    if "fanout" in orig
+                    else ""
+                )
+            )
+    if cfg.llm_server:
+        from bench import llm_server
+
+        log("LLM server tokens/s")
+        results["llm_server"] = _guard("llm_server", log, lambda: llm_server.run(quick=cfg.quick_llm))
+    results["machine"]["load_after"] = _load()
+    return results
+
+
+def _load() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs (about 3 minutes)")
+    parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON to FILE")
+    parser.add_argument("--no-original", action="store_true", help="skip the original Gleitzeit 0.0.5")
+    parser.add_argument("--no-llm-server", action="store_true", help="skip the LLM server tokens/s benchmark")
+    args = parser.parse_args(argv)
+    cfg = QUICK if args.quick else FULL
+    cfg = Config(**{**asdict(cfg), "original": not args.no_original, "llm_server": not args.no_llm_server})
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    started = time.monotonic()
+    results = run_all(cfg, log)
+    results["seconds"] = round(time.monotonic() - started, 1)
+    from bench.report import render
+
+    table = render(results)
+    print(table)
+    print(
+        f"\n{'quick' if args.quick else 'full'} run, {results['seconds']:.0f} s, {results['machine']['cpus']} CPUs, "
+        f"load {results['machine']['load']} -> {results['machine']['load_after']}"
+    )
+    if args.json:
+        Path(args.json).write_text(json.dumps({**results, "table": table}, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    rc = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(rc)  # a process that ran a Temporal worker can crash at interpreter exit (FACTS.md)

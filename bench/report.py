@@ -1,0 +1,187 @@
+"""The table of ratios printed by ``python -m bench`` (and pasted into the README's Performance section)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["render"]
+
+NA = "n/a"
+
+
+def _get(d: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(d, dict) or key not in d:
+            return None
+        d = d[key]
+    return d
+
+
+def _num(value: Any, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return NA
+    return format(value, fmt)
+
+
+def _verdict(ok: bool | None) -> str:
+    return NA if ok is None else ("met" if ok else "NOT met")
+
+
+def _ratio(a: Any, b: Any) -> float | None:
+    if a is None or b is None or not b:
+        return None
+    return float(a) / float(b)
+
+
+def _unavailable(section: Any) -> str | None:
+    if isinstance(section, dict) and section.get("available") is False:
+        return f"{NA} ({section.get('reason', 'not available')})"
+    if isinstance(section, dict) and "error" in section:
+        return f"{NA} ({section['error']})"
+    return None
+
+
+def render(r: dict[str, Any]) -> str:
+    """Markdown table of every figure in ``r`` (the dict ``python -m bench --json`` writes)."""
+    rows: list[tuple[str, ...]] = []
+    eng = r.get("engine") or {}
+    orig = r.get("original") or {}
+    o_chain = _get(orig, "chain", "median_s")
+    o_chain_n = _get(orig, "chain", "n") or 1
+    o_step = o_chain / o_chain_n * 1000 if o_chain is not None else None
+    o_fan = _get(orig, "fanout")
+    o_tps = o_fan["n"] / o_fan["median_s"] if o_fan else None
+
+    def engine_row(label: str, shape: str, kind: str, key: str, fmt: str, original: Any) -> tuple[str, ...]:
+        gz = _get(eng, shape, "gleitzeit", kind, key)
+        local = _get(eng, shape, "gleitzeit_local", kind, key)
+        hand = _get(eng, shape, "temporal", kind, key)
+        n = _get(eng, shape, "gleitzeit", kind, "n")
+        return (label.format(n=n or "?"), _num(gz, fmt), _num(local, fmt), _num(hand, fmt), original)
+
+    step_target = 25.0
+    gz_step = _get(eng, "chain", "gleitzeit", "python", "per_step_ms")
+    local_step = _get(eng, "chain", "gleitzeit_local", "python", "per_step_ms")
+    header = (
+        "benchmark",
+        "gleitzeit",
+        "gleitzeit, local activities",
+        "hand-written Temporal",
+        "original 0.0.5",
+    )
+    rows.append(
+        engine_row(
+            "1. chain of {n} python tasks: ms per step",
+            "chain",
+            "python",
+            "per_step_ms",
+            ".1f",
+            _num(o_step, ".1f"),
+        )
+    )
+    rows.append(
+        engine_row("1b. chain of {n}, no-op activity: ms per step", "chain", "noop", "per_step_ms", ".1f", NA)
+    )
+    rows.append(
+        engine_row(
+            "2. fan-out of {n} python tasks: tasks/s",
+            "fanout",
+            "python",
+            "tasks_per_s",
+            ".0f",
+            _num(o_tps, ".0f")
+            + (
+                f" (n={o_fan['n']})"
+                if o_fan and o_fan["n"] != _get(eng, "fanout", "gleitzeit", "python", "n")
+                else ""
+            ),
+        )
+    )
+    rows.append(
+        engine_row("2b. fan-out of {n}, no-op activity: tasks/s", "fanout", "noop", "tasks_per_s", ".0f", NA)
+    )
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+
+    # Ratios and targets.
+    targets: list[tuple[str, str, str, str]] = []
+    fan_gz = _get(eng, "fanout", "gleitzeit", "python", "tasks_per_s")
+    fan_hand = _get(eng, "fanout", "temporal", "python", "tasks_per_s")
+    noop_gz = _get(eng, "fanout", "gleitzeit", "noop", "tasks_per_s")
+    noop_hand = _get(eng, "fanout", "temporal", "noop", "tasks_per_s")
+    ratio1 = _ratio(gz_step, o_step)
+    targets.append(
+        (
+            "1. chain step vs original (<= 1.0x; <= ~25 ms/step)",
+            f"{_num(ratio1, '.2f')}x ({_num(gz_step, '.1f')} ms; local activities "
+            f"{_num(_ratio(local_step, o_step), '.2f')}x, {_num(local_step, '.1f')} ms)",
+            "<= 1.0x",
+            _verdict(None if ratio1 is None else ratio1 <= 1.0 and gz_step <= step_target),
+        )
+    )
+    ratio2 = _ratio(fan_gz, fan_hand)
+    targets.append(
+        (
+            "2. fan-out throughput vs hand-written (>= 0.9x)",
+            f"{_num(ratio2, '.2f')}x python, {_num(_ratio(noop_gz, noop_hand), '.2f')}x no-op",
+            ">= 0.9x",
+            _verdict(None if ratio2 is None else ratio2 >= 0.9),
+        )
+    )
+    chat = r.get("chat") or {}
+    na = _unavailable(chat)
+    added = chat.get("added_p50_ms")
+    targets.append(
+        (
+            "3. durable chat(): added latency p50 / p95",
+            na
+            or f"+{_num(added, '.1f')} / +{_num(chat.get('added_p95_ms'), '.1f')} ms "
+            f"(direct p50 {_num(chat.get('direct_p50_ms'), '.1f')} ms, double {chat.get('latency_ms')} ms)",
+            "<= 20 ms p50",
+            NA if na else _verdict(None if added is None else added <= 20),
+        )
+    )
+    batch = r.get("batch") or {}
+    na = _unavailable(batch)
+    ratio4 = batch.get("ratio_to_ideal")
+    targets.append(
+        (
+            "4. batch_process wall time vs ideal",
+            na
+            or f"{_num(ratio4, '.2f')}x ({batch.get('items')} items, {_num(batch.get('wall_s'), '.1f')} s vs "
+            f"{_num(batch.get('ideal_s'), '.1f')} s = items x {batch.get('latency_ms')} ms / "
+            f"{batch.get('max_concurrent')}; {batch.get('failed')} failed)",
+            "<= 1.2x",
+            NA if na else _verdict(None if ratio4 is None else ratio4 <= 1.2),
+        )
+    )
+    peak = batch.get("worker_peak_rss_mb")
+    targets.append(
+        (
+            "5. worker peak memory during 4",
+            na or f"{_num(peak, '.0f')} MB",
+            "< 500 MB",
+            NA if na else _verdict(None if peak is None else peak < 500),
+        )
+    )
+    llm = r.get("llm_server") or {}
+    na = _unavailable(llm)
+    targets.append(
+        (
+            "LLM server: decode tokens/s, server vs in-process",
+            na
+            or f"{_num(llm.get('ratio_decode'), '.2f')}x ({_num(llm.get('server_decode_tps'), '.0f')} vs "
+            f"{_num(llm.get('inprocess_decode_tps'), '.0f')} tokens/s)",
+            ">= 0.9x",
+            NA if na else _verdict(None if llm.get("ratio_decode") is None else llm["ratio_decode"] >= 0.9),
+        )
+    )
+    lines += ["", "| ratio | measured | target | |", "|---|---|---|---|"]
+    lines += ["| " + " | ".join(t) + " |" for t in targets]
+    problems = orig.get("problems") or []
+    if orig.get("error"):
+        problems = [orig["error"], *problems]
+    if problems:
+        lines += ["", "Original 0.0.5: " + "; ".join(problems)]
+    return "\n".join(lines)

