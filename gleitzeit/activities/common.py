@@ -73,7 +73,8 @@ def check_result_size(result: Any, limit: int, task_id: str) -> None:
 @contextlib.asynccontextmanager
 async def heartbeating(details: Callable[[], Any] | None = None) -> AsyncIterator[None]:
     """Heartbeat in the background while the body runs (no-op outside an activity)."""
-    if not activity.in_activity():
+    # Outside an activity, or in a local activity (the server does not know it: nothing to beat).
+    if not activity.in_activity() or activity.info().is_local:
         yield
         return
 

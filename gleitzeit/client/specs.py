@@ -18,6 +18,7 @@ from gleitzeit.core.errors import Problem, ValidationError
 from gleitzeit.core.models import Task
 from gleitzeit.dsl.models import TaskSpec, WorkflowSpec
 from gleitzeit.dsl.parameters import check_parameters
+from gleitzeit.workflows.dag import LOCAL_ACTIVITY_KEY
 
 __all__ = [
     "CHAT_TASK_ID",
@@ -73,7 +74,13 @@ def chat_spec(messages: Any, model: str, options: Mapping[str, Any]) -> Workflow
         )
     return WorkflowSpec(
         name="chat",
-        tasks=[TaskSpec(id=CHAT_TASK_ID, method="llm/chat", parameters=params)],
+        # One task: a local activity saves two server round trips and costs no durability (a crash
+        # re-runs the chat either way).
+        tasks=[
+            TaskSpec(
+                id=CHAT_TASK_ID, method="llm/chat", parameters=params, metadata={LOCAL_ACTIVITY_KEY: True}
+            )
+        ],
         base_dir=os.getcwd(),
     )
 

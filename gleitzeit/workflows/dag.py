@@ -297,20 +297,27 @@ class DagWorkflow:
 
     def _runs_locally(self, task: TaskSpec) -> bool:
         """Whether ``task`` opted into a local activity: ``metadata: {local_activities: true}`` on
-        the task or the workflow (a task's own ``false`` wins). Python tasks only: LLM calls are long
-        and heartbeat, which local activities cannot."""
+        the task or the workflow (a task's own ``false`` wins). Python tasks may opt in through the
+        workflow; an LLM task only through its own metadata (its calls are long and would lose their
+        heartbeat), which the client's one-task ``chat()`` does: a single task has no earlier steps
+        that a crash could make it repeat."""
         spec = self._spec
         assert spec is not None
-        if method_info(task.method).family != "python":
+        family = method_info(task.method).family
+        if family == "python":
+            flag = task.metadata.get(LOCAL_ACTIVITY_KEY, spec.metadata.get(LOCAL_ACTIVITY_KEY, False))
+        elif family == "llm":
+            flag = task.metadata.get(LOCAL_ACTIVITY_KEY, False)
+        else:
             return False
-        flag = task.metadata.get(LOCAL_ACTIVITY_KEY, spec.metadata.get(LOCAL_ACTIVITY_KEY, False))
         return flag is True
 
     def _finish(self, task: TaskSpec, handle: asyncio.Task[Any]) -> ApplicationError | None:
         """Record a finished activity; returns the workflow's failure if the run must stop."""
         try:
             result = handle.result()
-        except ActivityError as exc:
+        except (ActivityError, ApplicationError) as exc:
+            # A local activity's failure may arrive unwrapped, as the activity's own ApplicationError.
             message, error_type, attempts = _describe_failure(exc, default_retry(task).max_attempts)
             self._mark(task.id, "failed", error=message, error_type=error_type, attempts=attempts)
             if task.on_error == "continue":
@@ -413,12 +420,17 @@ class DagWorkflow:
         return outputs
 
 
-def _describe_failure(exc: ActivityError, max_attempts: int) -> tuple[str, str, int | None]:
+def _describe_failure(
+    exc: ActivityError | ApplicationError, max_attempts: int
+) -> tuple[str, str, int | None]:
     """(message, error type, attempts) from an activity failure's cause chain."""
-    cause = exc.cause
     attempts: int | None = None
-    if exc.retry_state is not None and exc.retry_state.name == "MAXIMUM_ATTEMPTS_REACHED":
-        attempts = max_attempts
+    if isinstance(exc, ApplicationError):
+        cause: BaseException | None = exc
+    else:
+        cause = exc.cause
+        if exc.retry_state is not None and exc.retry_state.name == "MAXIMUM_ATTEMPTS_REACHED":
+            attempts = max_attempts
     if isinstance(cause, ApplicationError):
         if cause.details and isinstance(cause.details[0], dict):
             attempts = cause.details[0].get("attempt", attempts)
