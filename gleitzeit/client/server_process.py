@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import httpx
 
 from gleitzeit.config import Settings
 from gleitzeit.core.errors import ServiceUnavailableError
+from gleitzeit.server.processes import log_tail, stop_process
 
 __all__ = ["ApiServerProcess", "api_answers", "settings_env", "start_api_server"]
 
@@ -64,21 +64,7 @@ class ApiServerProcess:
         return self.process.pid
 
     def stop(self, timeout: float = STOP_GRACE) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=timeout)
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
+        stop_process(self.process, timeout)
 
 
 async def start_api_server(
@@ -114,7 +100,7 @@ async def start_api_server(
         if process.poll() is not None:
             raise ServiceUnavailableError(
                 f"the Gleitzeit API server exited with code {process.returncode} while starting; "
-                f"see {log_file}:\n{_tail(log_file)}"
+                f"see {log_file}:\n{log_tail(log_file)}"
             )
         if await api_answers(server.url):
             return server
@@ -122,5 +108,5 @@ async def start_api_server(
     await asyncio.to_thread(server.stop)
     raise ServiceUnavailableError(
         f"the Gleitzeit API server did not answer at {server.url} within {timeout:.0f} s; see {log_file}:\n"
-        f"{_tail(log_file)}"
+        f"{log_tail(log_file)}"
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import httpx
 
 from gleitzeit.config import Settings
 from gleitzeit.core.errors import LLMUnavailableError
+from gleitzeit.server.processes import log_tail, stop_process
 
 __all__ = ["LlmServerHandle", "ensure_llm_server", "llm_server_answers", "start_llm_server"]
 
@@ -42,14 +42,7 @@ class LlmServerHandle:
 
     def stop(self, timeout: float = STOP_GRACE) -> None:
         """SIGTERM (graceful: answers in flight may finish), then SIGKILL after ``timeout`` seconds."""
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=timeout)
+        stop_process(self.process, timeout)
 
     async def astop(self, timeout: float = STOP_GRACE) -> None:
         await asyncio.to_thread(self.stop, timeout)
@@ -73,13 +66,6 @@ async def _answers_async(url: str, timeout: float = PROBE_TIMEOUT) -> bool:
             return (await client.get(url.rstrip("/") + "/api/version")).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 def start_llm_server(
@@ -134,7 +120,7 @@ def start_llm_server(
         if process.poll() is not None:
             raise LLMUnavailableError(
                 f"the embedded LLM server exited with code {process.returncode} while starting; "
-                f"see {log_path}:\n{_tail(log_path)}"
+                f"see {log_path}:\n{log_tail(log_path)}"
             )
         if llm_server_answers(url, timeout=1.0):
             return handle
@@ -142,7 +128,7 @@ def start_llm_server(
     handle.stop()
     raise LLMUnavailableError(
         f"the embedded LLM server did not answer at {url} within {timeout:.0f} s; see {log_path}:\n"
-        f"{_tail(log_path)}"
+        f"{log_tail(log_path)}"
     )
 
 
