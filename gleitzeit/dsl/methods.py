@@ -1,7 +1,7 @@
 """The registry of task methods: names, aliases, the activity that runs each, and its defaults.
 
-Parameter schemas per method live here too (used by validation); the workflow only needs the
-activity name, result fields and the default timeouts and retries.
+The workflow needs the activity name, result fields and the default timeouts and retries; the
+parameter schemas each method accepts live in ``gleitzeit.dsl.parameters``.
 """
 
 from __future__ import annotations

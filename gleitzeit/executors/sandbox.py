@@ -7,6 +7,7 @@ Every container is named and labelled after its workflow, task and attempt, so t
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import uuid
 from typing import Any
@@ -80,6 +81,16 @@ def container_labels(request: ScriptRequest) -> dict[str, str]:
     }
 
 
+def input_file_mounts(request: ScriptRequest) -> dict[str, dict[str, str]]:
+    """The batch form hands a python task its file as ``context.file_path`` (as the original did):
+    mount that one file read-only at the same path, so the script opens it in the container as it
+    would locally. Nothing else of the host is visible."""
+    raw = request.context.get("file_path")
+    if isinstance(raw, str) and os.path.isabs(raw) and os.path.isfile(raw):
+        return {raw: {"bind": raw, "mode": "ro"}}
+    return {}
+
+
 def container_spec(request: ScriptRequest, workspace: Workspace, name: str) -> dict[str, Any]:
     """Keyword arguments for ``client.containers.create``: the script and every limit."""
     script = f"{CONTAINER_IN}/{workspace.script_name}"
@@ -111,6 +122,7 @@ def container_spec(request: ScriptRequest, workspace: Workspace, name: str) -> d
         "volumes": {
             str(workspace.in_dir): {"bind": CONTAINER_IN, "mode": "ro"},
             str(workspace.out_dir): {"bind": CONTAINER_OUT, "mode": "rw"},
+            **input_file_mounts(request),
         },
         "working_dir": "/tmp",
         "user": SANDBOX_USER,

@@ -144,6 +144,22 @@ async def test_happy_path_context_in_json_out(identity: dict[str, Any]) -> None:
     assert result.output == "uid 65534"
 
 
+async def test_the_batch_file_in_the_context_is_readable_and_only_it(
+    identity: dict[str, Any], tmp_path: Any
+) -> None:
+    doc = tmp_path / "doc.txt"
+    doc.write_text("batch input")
+    (tmp_path / "secret.txt").write_text("not for the script")
+    code = (
+        "import json, os, sys\n"
+        "ctx = json.load(sys.stdin)\n"
+        "print(json.dumps({'text': open(ctx['file_path']).read(),"
+        " 'sibling': os.path.exists(os.path.join(os.path.dirname(ctx['file_path']), 'secret.txt'))}))\n"
+    )
+    result = await run_script(sandboxed(identity, code, context={"file_path": str(doc)}))
+    assert result.result == {"text": "batch input", "sibling": False}
+
+
 async def test_argv_and_the_result_file(identity: dict[str, Any]) -> None:
     result = await run_script(sandboxed(identity, scripts.ECHO_CONTEXT, args=["one", 2]))
     assert result.result["argv"] == ["one", "2"]
