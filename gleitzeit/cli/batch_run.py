@@ -24,6 +24,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from temporalio.client import WorkflowHandle
 
+from gleitzeit.cli.progress import watching
+from gleitzeit.cli.run import announce_start
 from gleitzeit.client.batch import start_batch, wait_batch
 from gleitzeit.client.starter import web_url
 from gleitzeit.config import Settings
@@ -178,34 +180,20 @@ async def run_batch_form(
         assert rt.client is not None
         handle = await start_batch(rt.client, inp, settings, workflow_id=workflow_id)
         url = web_url(settings, handle.id)
-        err.print(f"batch [bold]{handle.id}[/] started: {url}")
-        if wait and await rt.ensure_progress(handle):
-            err.print(f"[dim]{rt.notes[-1]}[/]")
-        if not wait:
-            if as_json:
-                print(json.dumps({"workflow_id": handle.id, "run_id": handle.result_run_id, "url": url}))
-            else:
-                out.print(handle.id)
+        if not await announce_start(rt, handle, "batch", url, wait=wait, as_json=as_json, out=out, err=err):
             return EXIT_OK
-        done = asyncio.Event()
-        watcher = asyncio.create_task(watch_batch(handle, done, err))
         try:
-            result = await wait_batch(handle)
+            async with watching(watch_batch, handle, err):
+                result = await wait_batch(handle)
         except ValidationError as exc:
-            done.set()
-            await watcher
             err.print(f"[red]invalid batch[/] {source}: {exc}", highlight=False)
             return EXIT_INVALID
         except (ExecutionError, TimeoutError) as exc:
-            done.set()
-            await watcher
             err.print(f"[red]batch {handle.id} failed:[/] {exc}", highlight=False)
             err.print(f"  inspect: {url}")
             if as_json:
                 print(json.dumps({"workflow_id": handle.id, "status": "failed", "error": str(exc)}))
             return EXIT_FAILED
-        done.set()
-        await watcher
     if as_json:
         print(result.model_dump_json(indent=2))
     else:

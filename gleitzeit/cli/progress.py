@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from rich.console import Console, Group
@@ -16,7 +17,7 @@ from temporalio.client import WorkflowHandle
 from gleitzeit.workflows.dag import DagWorkflow
 from gleitzeit.workflows.models import WorkflowProgress
 
-__all__ = ["STATE_STYLE", "watch_progress"]
+__all__ = ["STATE_STYLE", "watch_progress", "watching"]
 
 STATE_STYLE = {
     "pending": ("·", "dim"),
@@ -110,3 +111,20 @@ async def watch_progress(
             return last
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(done.wait(), POLL_INTERVAL)
+
+
+@contextlib.asynccontextmanager
+async def watching(
+    watch: Callable[[WorkflowHandle[Any, Any], asyncio.Event, Console], Coroutine[Any, Any, Any]],
+    handle: WorkflowHandle[Any, Any],
+    console: Console,
+) -> AsyncIterator[None]:
+    """Show ``watch``'s live progress while the body waits for the run; the last frame is drawn
+    before the body's report (success or failure) is printed after the block."""
+    done = asyncio.Event()
+    task = asyncio.create_task(watch(handle, done, console))
+    try:
+        yield
+    finally:
+        done.set()
+        await task

@@ -29,7 +29,7 @@ from gleitzeit.dsl.models import WorkflowSpec
 from gleitzeit.runtime import LocalRuntime, WorkerMode
 from gleitzeit.workflows.models import DagResult
 
-__all__ = ["load_for_run", "parse_inputs", "run"]
+__all__ = ["announce_start", "load_for_run", "parse_inputs", "run"]
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -90,6 +90,33 @@ def _show(value: Any, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[:limit] + f" ... ({len(text)} chars)"
 
 
+async def announce_start(
+    rt: LocalRuntime,
+    handle: Any,
+    kind: str,
+    url: str,
+    *,
+    wait: bool,
+    as_json: bool,
+    out: Console,
+    err: Console,
+) -> bool:
+    """Say a run started (with its web-UI link); make sure a worker picks it up when we wait.
+
+    Returns False for ``--no-wait``, after printing the id (or JSON) the caller's script needs.
+    """
+    err.print(f"{kind} [bold]{handle.id}[/] started: {url}")
+    if wait and await rt.ensure_progress(handle):
+        err.print(f"[dim]{rt.notes[-1]}[/]")
+    if wait:
+        return True
+    if as_json:
+        print(json.dumps({"workflow_id": handle.id, "run_id": handle.result_run_id, "url": url}))
+    else:
+        out.print(handle.id)
+    return False
+
+
 async def _run(
     file: Path,
     inputs: dict[str, str],
@@ -138,25 +165,17 @@ async def _run(
         assert rt.client is not None
         handle = await start_pipeline(rt.client, spec, bound, settings, workflow_id=workflow_id)
         url = web_url(settings, handle.id, handle.result_run_id)
-        err.print(f"workflow [bold]{handle.id}[/] started: {url}")
-        if wait and await rt.ensure_progress(handle):
-            err.print(f"[dim]{rt.notes[-1]}[/]")
-        if not wait:
-            if as_json:
-                print(json.dumps({"workflow_id": handle.id, "run_id": handle.result_run_id, "url": url}))
-            else:
-                out.print(handle.id)
+        if not await announce_start(
+            rt, handle, "workflow", url, wait=wait, as_json=as_json, out=out, err=err
+        ):
             return EXIT_OK
 
-        from gleitzeit.cli.progress import watch_progress
+        from gleitzeit.cli.progress import watch_progress, watching
 
-        done = asyncio.Event()
-        watcher = asyncio.create_task(watch_progress(handle, done, err))
         try:
-            result = await wait_result(handle)
+            async with watching(watch_progress, handle, err):
+                result = await wait_result(handle)
         except (TaskExecutionError, TimeoutError, ExecutionError) as exc:
-            done.set()
-            await watcher
             err.print(f"[red]workflow {handle.id} failed:[/] {exc}", highlight=False)
             if isinstance(exc, TaskExecutionError) and exc.cause_type:
                 err.print(f"  task: {exc.task_id}  cause: {exc.cause_type}", highlight=False)
@@ -173,8 +192,6 @@ async def _run(
                     )
                 )
             return EXIT_FAILED
-        done.set()
-        await watcher
         if as_json:
             print(result.model_dump_json(indent=2))
         else:
