@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     # Engine limits
     max_parallel: int = Field(default=DEFAULT_MAX_PARALLEL, ge=1, le=MAX_PARALLEL_LIMIT)
     max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES
+    workflow_sandbox: bool = Field(
+        default=False,
+        description="run workflow code in Temporal's sandbox (determinism checks; ~5 ms more per run)",
+    )
 
     # REST API
     api_host: str = "127.0.0.1"

@@ -43,7 +43,9 @@ class Harness:
     def __init__(self, env: WorkflowEnvironment, acts: ScriptedActivities) -> None:
         self.env = env
         self.acts = acts
-        self.settings = Settings(task_queue=f"tq-{uuid.uuid4()}")
+        # Sandboxed on purpose: these tests are where the workflow code's determinism is checked
+        # (production workers run without the sandbox; see gleitzeit.worker.build.workflow_runner).
+        self.settings = Settings(task_queue=f"tq-{uuid.uuid4()}", workflow_sandbox=True)
 
     def worker(self) -> Any:
         return build_worker(self.env.client, self.settings, activities=self.acts.activities())
