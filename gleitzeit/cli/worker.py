@@ -11,6 +11,7 @@ from rich.console import Console
 from gleitzeit.cli.app import app
 from gleitzeit.client.connection import connect
 from gleitzeit.config import get_settings
+from gleitzeit.executors.forkserver import shutdown_fork_servers
 from gleitzeit.worker.build import build_worker
 
 __all__ = ["worker"]
@@ -39,6 +40,8 @@ async def serve_worker(task_queue: str | None, max_concurrent_activities: int) -
         # Leaving the block shuts the worker down: no new tasks, running activities get
         # graceful_shutdown_timeout to finish, then are cancelled and retried elsewhere.
         console.print("stopping worker (finishing running activities)...")
+    # The local executor's fork server exits now, not at interpreter exit (which a crash may skip).
+    await asyncio.to_thread(shutdown_fork_servers)
     console.print("worker stopped")
 
 

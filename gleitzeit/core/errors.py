@@ -10,7 +10,8 @@ failures::
     ├── ServiceUnavailableError       a service we need does not answer
     │   ├── TemporalUnavailableError
     │   ├── LLMUnavailableError
-    │   └── DockerUnavailableError
+    │   ├── DockerUnavailableError
+    │   └── ForkServerLost        (gleitzeit.executors) the local executor's fork server died
     ├── NotFoundError                 unknown workflow id, model, file ...
     │   ├── WorkflowNotFoundError
     │   └── ModelNotFoundError

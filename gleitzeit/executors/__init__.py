@@ -18,6 +18,7 @@ from gleitzeit.executors.base import (
     Workspace,
 )
 from gleitzeit.executors.docker import DockerExecutor, docker_status, sweep_exited_containers
+from gleitzeit.executors.forkserver import ForkServerLost, shutdown_fork_servers
 from gleitzeit.executors.local import LocalExecutor
 from gleitzeit.executors.request import ScriptRequest
 from gleitzeit.executors.runner import choose_executor, run_script
@@ -25,6 +26,7 @@ from gleitzeit.executors.runner import choose_executor, run_script
 __all__ = [
     "DockerExecutor",
     "Executor",
+    "ForkServerLost",
     "InvalidScriptParameters",
     "LocalExecutor",
     "SandboxImageMissing",
@@ -39,5 +41,6 @@ __all__ = [
     "choose_executor",
     "docker_status",
     "run_script",
+    "shutdown_fork_servers",
     "sweep_exited_containers",
 ]

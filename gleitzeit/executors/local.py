@@ -5,12 +5,18 @@ whole group is killed on timeout, cancellation, and after the script exits (so a
 cannot outlive its task). Its environment is minimal: nothing of the worker's environment (API
 tokens, passwords) reaches the script, only what the task passes in ``env``. There are no memory,
 CPU or network limits: use the Docker executor for scripts you did not write yourself.
+
+On Linux a script normally starts as a fork of a pre-started interpreter (the fork server,
+:mod:`gleitzeit.executors.forkserver`), ~25 ms sooner than a fresh ``python script.py``, with the
+same environment, process group and kills; ``exec`` remains the reference path and the fallback
+(``GLEITZEIT_LOCAL_FORKSERVER=false``, start-up variables in the task's env, no fork server).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -28,28 +34,47 @@ from gleitzeit.executors.base import (
     Workspace,
     supervise,
 )
+from gleitzeit.executors.forkserver import (
+    ForkServerUnavailable,
+    feed_fd,
+    fork_server,
+    fork_server_refusal,
+    fork_server_wanted,
+    pump_fd,
+)
 from gleitzeit.executors.request import ScriptRequest
 
-__all__ = ["LocalExecutor", "script_environment"]
+__all__ = ["LocalExecutor", "base_environment", "script_environment"]
+
+log = logging.getLogger("gleitzeit.executors")
 
 # After the script exits, how long its output pipes may take to drain (a child that escaped the
 # process group could hold them open forever).
 _DRAIN_GRACE = 2.0
 _SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+# HOME and TMPDIR of the fork server itself: it has no workspace, and must not read the worker's.
+_NO_HOME = "/nonexistent"
+# Fallback reasons already logged (each once per process: a reason per task would be noise).
+_logged_reasons: set[str] = set()
 
 
-def script_environment(request: ScriptRequest, workspace: Workspace) -> dict[str, str]:
-    """The complete environment of a local script: a minimal base, the contract's variables, ``env``."""
+def base_environment(home: str) -> dict[str, str]:
+    """What every local script's environment starts from (and all the fork server ever sees)."""
     python_dir = str(Path(sys.executable).parent)
-    env = {
+    return {
         "PATH": f"{python_dir}:{_SAFE_PATH}",
-        "HOME": str(workspace.tmp_dir),
-        "TMPDIR": str(workspace.tmp_dir),
+        "HOME": home,
+        "TMPDIR": home,
         "LANG": "C.UTF-8",
         "PYTHONUNBUFFERED": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONIOENCODING": "utf-8",
     }
+
+
+def script_environment(request: ScriptRequest, workspace: Workspace) -> dict[str, str]:
+    """The complete environment of a local script: a minimal base, the contract's variables, ``env``."""
+    env = base_environment(str(workspace.tmp_dir))
     env.update(request.env)
     env.update(contract_variables(request, str(workspace.context_path), str(workspace.result_path)))
     return env
@@ -67,25 +92,42 @@ def contract_variables(request: ScriptRequest, context_file: str, result_file: s
 
 
 class LocalExecutor:
-    """Runs scripts with the worker's own Python interpreter (``sys.executable``)."""
+    """Runs scripts with the worker's own Python interpreter (``sys.executable``).
+
+    ``fork_server``: start scripts through the fork server when it can run them exactly like a fresh
+    interpreter would; None reads ``GLEITZEIT_LOCAL_FORKSERVER`` (default on).
+    """
 
     name = "local"
 
-    def __init__(self, python: str | None = None) -> None:
+    def __init__(self, python: str | None = None, *, fork_server: bool | None = None) -> None:
         self.python = python or sys.executable
+        self.fork_server = fork_server_wanted() if fork_server is None else fork_server
 
     async def run(
         self, request: ScriptRequest, workspace: Workspace, heartbeat: Heartbeat | None
     ) -> ScriptRun:
+        if self.fork_server:
+            reason = fork_server_refusal(request.env, base_environment(_NO_HOME))
+            if reason is None:
+                try:
+                    return await self._run_forked(request, workspace, heartbeat)
+                except ForkServerUnavailable as exc:  # nothing ran: start it the classic way
+                    reason = str(exc)
+            if reason not in _logged_reasons:
+                _logged_reasons.add(reason)
+                log.debug("local executor: starting scripts with exec, not the fork server: %s", reason)
+        return await self._run_exec(request, workspace, heartbeat)
+
+    async def _run_exec(
+        self, request: ScriptRequest, workspace: Workspace, heartbeat: Heartbeat | None
+    ) -> ScriptRun:
         stdout = CappedStream(STDOUT_HEAD, STDOUT_TAIL)
         stderr = CappedStream(STDERR_HEAD, STDERR_TAIL)
-        # A script file runs where it lies (its sibling modules import as the author expects); inline
-        # code runs from the workspace.
-        script = str(request.file) if request.file is not None else str(workspace.script_path)
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
             self.python,
-            script,
+            _script_path(request, workspace),
             *request.argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -102,12 +144,7 @@ class LocalExecutor:
         ]
 
         def progress() -> dict[str, object]:
-            return {
-                "executor": self.name,
-                "pid": proc.pid,
-                "elapsed": round(time.monotonic() - started, 1),
-                "stdout_bytes": stdout.total,
-            }
+            return _progress(self.name, proc.pid, started, stdout)
 
         finished = False
         try:
@@ -121,9 +158,7 @@ class LocalExecutor:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
                 await _exited(proc)
-            _, pending = await asyncio.wait(helpers, timeout=_DRAIN_GRACE)
-            for task in pending:
-                task.cancel()
+            await _drain(helpers)
         return ScriptRun(
             executor=self.name,
             exit_code=proc.returncode if finished else None,
@@ -132,6 +167,74 @@ class LocalExecutor:
             timed_out=not finished,
             duration=time.monotonic() - started,
         )
+
+    async def _run_forked(
+        self, request: ScriptRequest, workspace: Workspace, heartbeat: Heartbeat | None
+    ) -> ScriptRun:
+        stdout = CappedStream(STDOUT_HEAD, STDOUT_TAIL)
+        stderr = CappedStream(STDERR_HEAD, STDERR_TAIL)
+        started = time.monotonic()
+        server = fork_server(self.python, base_environment(_NO_HOME))
+        child = await server.spawn(
+            _script_path(request, workspace),
+            request.argv,
+            str(workspace.tmp_dir),
+            script_environment(request, workspace),
+        )
+        helpers = [
+            asyncio.create_task(feed_fd(child.take("stdin_fd"), workspace.context_bytes)),
+            asyncio.create_task(pump_fd(child.take("stdout_fd"), stdout)),
+            asyncio.create_task(pump_fd(child.take("stderr_fd"), stderr)),
+        ]
+
+        def progress() -> dict[str, object]:
+            return _progress(self.name, child.pid, started, stdout)
+
+        finished, exit_code = False, None
+        try:
+            # The fork takes a millisecond or two; heartbeats then carry the pid, as with exec.
+            forked, _ = await supervise(
+                child.started(), timeout=request.timeout, heartbeat=None, progress=progress
+            )
+            if forked:
+                remaining = request.timeout - (time.monotonic() - started)
+                finished, exit_code = await supervise(
+                    child.wait(), timeout=remaining, heartbeat=heartbeat, progress=progress
+                )
+        finally:
+            # Always, also after a normal exit: children left in the group die with their script.
+            await child.stop()
+            await _drain(helpers)
+            child.close()
+        return ScriptRun(
+            executor=self.name,
+            exit_code=exit_code if finished else None,
+            stdout=stdout,
+            stderr=stderr,
+            timed_out=not finished,
+            duration=time.monotonic() - started,
+        )
+
+
+def _script_path(request: ScriptRequest, workspace: Workspace) -> str:
+    # A script file runs where it lies (its sibling modules import as the author expects); inline
+    # code runs from the workspace.
+    return str(request.file) if request.file is not None else str(workspace.script_path)
+
+
+def _progress(executor: str, pid: int | None, started: float, stdout: CappedStream) -> dict[str, object]:
+    return {
+        "executor": executor,
+        "pid": pid,
+        "elapsed": round(time.monotonic() - started, 1),
+        "stdout_bytes": stdout.total,
+    }
+
+
+async def _drain(helpers: list[asyncio.Task[None]]) -> None:
+    _, pending = await asyncio.wait(helpers, timeout=_DRAIN_GRACE)
+    for task in pending:
+        task.cancel()
 
 
 def _kill_group(pgid: int) -> None:

@@ -1,8 +1,14 @@
-"""The local executor: the script contract end to end, process-group kills, environment isolation."""
+"""The local executor: the script contract end to end, process-group kills, environment isolation.
+
+Every test runs twice: scripts started by the fork server (the default) and by ``exec``
+(``GLEITZEIT_LOCAL_FORKSERVER=false``); tests/executors/test_forkserver.py covers what only the fork
+server has.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sys
 import time
@@ -25,6 +31,13 @@ from gleitzeit.executors import (
 from tests.executors import scripts
 
 SETTINGS = Settings(executor="local")
+
+
+@pytest.fixture(autouse=True, params=["forkserver", "exec"])
+def start_method(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """How the local executor starts scripts in this test (it reads the variable per executor)."""
+    monkeypatch.setenv("GLEITZEIT_LOCAL_FORKSERVER", "true" if request.param == "forkserver" else "false")
+    return str(request.param)
 
 
 def local(**parameters: Any) -> ScriptRequest:
@@ -146,6 +159,12 @@ async def test_a_huge_stdout_without_a_result_line_is_a_clear_error() -> None:
 async def test_the_worker_python_runs_the_script() -> None:
     result = await run_script(local(code="import sys, json; print(json.dumps(sys.executable))"))
     assert result.result == sys.executable
+
+
+async def test_the_start_method_is_the_one_asked_for(start_method: str) -> None:
+    # A forked script's parent is the fork server; an exec'd script's parent is this process.
+    result = await run_script(local(code="import os; print(os.getppid())"))
+    assert (result.result == os.getpid()) == (start_method == "exec")
 
 
 async def _gone(pid: int) -> bool:
