@@ -151,7 +151,9 @@ def render(r: dict[str, Any]) -> str:
             na
             or f"{_num(ratio4, '.2f')}x ({batch.get('items')} items, {_num(batch.get('wall_s'), '.1f')} s vs "
             f"{_num(batch.get('ideal_s'), '.1f')} s = items x {batch.get('latency_ms')} ms / "
-            f"{batch.get('max_concurrent')}; {batch.get('failed')} failed)",
+            f"{batch.get('max_concurrent')}; {batch.get('failed')} failed; floor: direct ollama calls "
+            f"{_num(batch.get('direct_ratio_to_ideal'), '.2f')}x, ours {_num(batch.get('ratio_to_direct'), '.2f')}x "
+            "of that)",
             "<= 1.2x",
             NA if na else _verdict(None if ratio4 is None else ratio4 <= 1.2),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import os
 from collections.abc import AsyncIterator, Callable
@@ -17,6 +18,7 @@ __all__ = [
     "HEARTBEAT_INTERVAL",
     "check_result_size",
     "heartbeating",
+    "heartbeats_covered",
     "non_retryable",
     "resolve_path",
     "retryable",
@@ -25,6 +27,9 @@ __all__ = [
 # Heartbeat well inside the shortest heartbeat timeout the workflow sets (15 s), so a killed worker is
 # noticed quickly while a live one is never mistaken for dead.
 HEARTBEAT_INTERVAL = 3.0
+# True inside a ``heartbeating`` block: the tasks started in it (a batch chunk's lanes) inherit it, and
+# their own heartbeats would only repeat the chunk's.
+_COVERED: contextvars.ContextVar[bool] = contextvars.ContextVar("gleitzeit_heartbeats_covered", default=False)
 
 
 def non_retryable(message: str, type_: str, **details: Any) -> ApplicationError:
@@ -72,9 +77,12 @@ def check_result_size(result: Any, limit: int, task_id: str) -> None:
 
 @contextlib.asynccontextmanager
 async def heartbeating(details: Callable[[], Any] | None = None) -> AsyncIterator[None]:
-    """Heartbeat in the background while the body runs (no-op outside an activity)."""
-    # Outside an activity, or in a local activity (the server does not know it: nothing to beat).
-    if not activity.in_activity() or activity.info().is_local:
+    """Heartbeat in the background while the body runs.
+
+    A no-op outside an activity, in a local activity (the server does not know it: nothing to beat),
+    and inside another ``heartbeating`` block of the same activity (that one already beats).
+    """
+    if heartbeats_covered():
         yield
         return
 
@@ -84,9 +92,17 @@ async def heartbeating(details: Callable[[], Any] | None = None) -> AsyncIterato
             await asyncio.sleep(HEARTBEAT_INTERVAL)
 
     ticker = asyncio.create_task(beat())
+    token = _COVERED.set(True)
     try:
         yield
     finally:
+        _COVERED.reset(token)
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
+
+
+def heartbeats_covered() -> bool:
+    """Whether nothing in this context needs to heartbeat: outside an activity, in a local activity,
+    or inside a ``heartbeating`` block (a batch chunk beats for all its files)."""
+    return not activity.in_activity() or activity.info().is_local or _COVERED.get()

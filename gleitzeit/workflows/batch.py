@@ -1,10 +1,14 @@
 """BatchWorkflow: one method over every file matching a glob, durably, for up to 100,000+ files.
 
 The run lists the files once in an activity (``files.list``: the sorted list is stored on disk, the
-workflow gets only its size), then walks the list by index: names come in pages (``files.page``), and
-each file becomes one ``batch.process_file`` activity that reads the file, runs the method and writes
-the result to the output directory itself. At most ``max_concurrent`` are in flight; as one finishes
-the next starts (a sliding window, not waves).
+workflow gets only its size), then walks the list by index, fetching names in pages (``files.page``).
+Files are processed in chunks: one ``batch.process_files`` activity takes a slice of the list and runs
+it with its own concurrency, writing each file's result to disk as soon as it has it. At most
+``max_concurrent`` files are in flight in all (a chunk holds as many slots as it runs files at once);
+as a chunk finishes the next starts, sized by ``batch_plan``. A file that fails in a chunk with an
+error another attempt may fix is retried alone, as a ``batch.process_file`` activity under the batch's
+RetryPolicy, its chunk attempt counted; a non-retryable error is recorded at once. Runs started before
+chunks existed (``workflow.patched("batch-chunks")`` false) keep one ``batch.process_file`` per file.
 
 History stays bounded: after ``files_per_run`` files, or earlier when Temporal suggests it, the run
 stops scheduling, drains what is in flight and continues as new with its counters in
@@ -13,18 +17,19 @@ the 2 MiB payload limit.
 
 One file's failure (after its retries) is counted and recorded (the first ``MAX_ERRORS``), and the
 batch goes on. A crash loses nothing: Temporal re-runs the activities that were in flight, and those
-find their result file already written and do not call the model again (``skipped_existing``).
+find the results already written and do not call the model again (``skipped_existing``). A small
+batch without an output directory keeps scratch copies for that, removed (``files.cleanup``) at the end.
 
 Determinism (see FACTS.md): in-flight handles live in an insertion-ordered dict; every activity gets
-a stable id (the file's relative path); no clock, randomness or I/O here.
+a stable id (a chunk's range of the listing, or a file's relative path); no clock, randomness or I/O.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -34,6 +39,9 @@ with workflow.unsafe.imports_passed_through():
     from gleitzeit.activities.common import HEARTBEAT_INTERVAL
     from gleitzeit.dsl.models import RetrySpec, TaskSpec
     from gleitzeit.workflows.batch_models import (
+        BatchChunkInput,
+        BatchChunkResult,
+        BatchCleanupInput,
         BatchFileInput,
         BatchFileResult,
         BatchInput,
@@ -44,10 +52,22 @@ with workflow.unsafe.imports_passed_through():
         BatchResult,
         BatchState,
     )
+    from gleitzeit.workflows.batch_plan import (
+        MAX_ACTIVITY_ID,
+        chunk_activity_id,
+        chunk_log_name,
+        chunk_summary,
+        file_activity_id,
+        plan_chunk,
+        retry_after_chunk,
+        seconds_per_file,
+    )
     from gleitzeit.workflows.dag import MAX_IN_FLIGHT, _describe_failure
     from gleitzeit.workflows.policies import ActivityOptions, activity_options
 
 __all__ = [
+    "CHUNKS_PATCH",
+    "MAX_ACTIVITY_ID",
     "MAX_ERRORS",
     "MAX_INLINE_BYTES",
     "PAGE_SIZE",
@@ -62,8 +82,14 @@ MAX_ERRORS = 100
 MAX_ERROR_CHARS = 500
 # Inline results carried in the state and returned: well under the 2 MiB payload limit.
 MAX_INLINE_BYTES = 1_000_000
-# Temporal's default limit on an id's length is 1,000 characters.
-MAX_ACTIVITY_ID = 900
+# Runs that started before files were processed in chunks replay their one-activity-per-file history.
+CHUNKS_PATCH = "batch-chunks"
+# A chunk may take as long as its rounds of files each at their limit, plus this.
+CHUNK_GRACE = timedelta(minutes=1)
+
+# A cancelled batch is over only when its activities have stopped (as in DagWorkflow): nothing keeps
+# calling the model after the batch says it was cancelled.
+_CANCEL = workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
 
 _LIST_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -73,12 +99,31 @@ _LIST_RETRY = RetryPolicy(
 )
 
 
-def file_activity_id(file: str) -> str:
-    """The activity id of a file: its relative path (cut, with a hash, beyond Temporal's id limit)."""
-    if len(file) <= MAX_ACTIVITY_ID:
-        return file
-    digest = hashlib.sha1(file.encode()).hexdigest()[:12]
-    return f"{file[: MAX_ACTIVITY_ID - 13]}~{digest}"
+class _Summary(Protocol):
+    """What a file's success reports to the workflow (``BatchFileResult``, ``BatchFileOutcome``)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def value(self) -> Any: ...
+    @property
+    def has_value(self) -> bool: ...
+    @property
+    def value_bytes(self) -> int: ...
+    @property
+    def spilled(self) -> bool: ...
+
+
+@dataclass
+class _Flight:
+    """An activity in flight: a chunk, or one file (``start`` is the listing index of ``files[0]``)."""
+
+    files: list[str]
+    start: int
+    slots: int  # files it may run at once: its share of max_concurrent
+    chunk: bool = False
+    prior_attempts: int = 0  # a retried file's attempts in its chunk
+    started: datetime | None = None  # when a chunk was scheduled (workflow time)
 
 
 @workflow.defn(name="BatchWorkflow")
@@ -86,9 +131,14 @@ class BatchWorkflow:
     def __init__(self) -> None:
         self._inp: BatchInput | None = None
         self._state = BatchState()
-        self._running: dict[asyncio.Task[Any], str] = {}
+        self._running: dict[asyncio.Task[Any], _Flight] = {}
+        # (index, file, prior attempts, its chunk's scratch log): files to run alone
+        self._retry: list[tuple[int, str, int, str | None]] = []
         self._status = "running"
+        self._chunks = False
         self._options: tuple[RetrySpec, ActivityOptions, dict[str, Any]] | None = None
+        self._names: list[str] = []  # names of files [self._names_start, ... + len(self._names))
+        self._names_start = 0
 
     # -- queries -----------------------------------------------------------------------------------
 
@@ -102,7 +152,7 @@ class BatchWorkflow:
             completed=s.completed,
             failed=s.failed,
             skipped_existing=s.skipped_existing,
-            running=len(self._running),
+            running=self._in_flight(),
             status=self._status,
             runs=s.runs,
             output_dir=s.results_dir,
@@ -115,38 +165,22 @@ class BatchWorkflow:
         self._inp = inp
         self._state = inp.state.model_copy(deep=True) if inp.state else BatchState()
         state = self._state
+        # Decided once per run, before its first command: a run recorded without the marker replays
+        # the per-file scheduling it was started with.
+        self._chunks = workflow.patched(CHUNKS_PATCH)
         if state.listing_id is None:
             self._update_details("listing files")
             await self._list(inp)
         window = max(1, min(inp.max_concurrent, MAX_IN_FLIGHT))
         run_start = state.cursor
-        names: list[str] = []  # names of files [names_start, names_start + len(names))
-        names_start = state.cursor
+        self._names_start = state.cursor
         self._update_details()
 
         try:
-            while True:
-                while (
-                    len(self._running) < window
-                    and state.cursor < state.total
-                    and not self._run_is_full(inp, run_start)
-                ):
-                    offset = state.cursor - names_start
-                    if offset >= len(names):
-                        names_start = state.cursor
-                        budget = inp.files_per_run - (state.cursor - run_start)
-                        names = await self._page(
-                            state.cursor, min(PAGE_SIZE, state.total - state.cursor, budget)
-                        )
-                        offset = 0
-                    self._start(inp, state.cursor, names[offset])
-                    state.cursor += 1
-                if not self._running:
-                    break
-                done, _ = await workflow.wait(list(self._running), return_when=asyncio.FIRST_COMPLETED)
-                for handle in [h for h in self._running if h in done]:
-                    self._finish(self._running.pop(handle), handle)
-                self._update_details()
+            if self._chunks:
+                await self._run_chunks(inp, window, run_start)
+            else:
+                await self._run_per_file(inp, window, run_start)
         except asyncio.CancelledError:
             await self._cancel_running()
             self._status = "cancelled"
@@ -160,9 +194,66 @@ class BatchWorkflow:
                 inp.model_copy(update={"state": state.model_copy(update={"runs": state.runs + 1})})
             )
 
+        if self._uses_scratch() and state.total:
+            await self._cleanup()
         self._status = "partial" if state.failed else "completed"
         self._update_details()
         return self._result(inp)
+
+    async def _run_chunks(self, inp: BatchInput, window: int, run_start: int) -> None:
+        """A sliding window of chunks (and of files retried alone), at most ``window`` files in flight."""
+        state = self._state
+        run_end = min(state.total, run_start + inp.files_per_run)
+        while True:
+            while self._in_flight() < window:
+                if self._retry:
+                    self._start_file(inp, *self._retry.pop(0))
+                    continue
+                remaining = run_end - state.cursor
+                if remaining <= 0 or self._run_is_full(inp, run_start):
+                    break
+                count, concurrency = plan_chunk(
+                    free=window - self._in_flight(),
+                    window=window,
+                    remaining=remaining,
+                    file_seconds=state.file_seconds,
+                    in_flight_left=self._in_flight_left(),
+                )
+                files = await self._take_names(state.cursor, count, run_end)
+                self._start_chunk(inp, state.cursor, files, concurrency)
+                state.cursor += count
+            if not self._running:
+                return
+            done, _ = await workflow.wait(list(self._running), return_when=asyncio.FIRST_COMPLETED)
+            for handle in [h for h in self._running if h in done]:
+                self._finish(self._running.pop(handle), handle)
+            self._update_details()
+
+    async def _run_per_file(self, inp: BatchInput, window: int, run_start: int) -> None:
+        """Runs started before chunks: one ``batch.process_file`` per file (kept for their replay)."""
+        state = self._state
+        names: list[str] = []  # names of files [names_start, names_start + len(names))
+        names_start = state.cursor
+        while True:
+            while (
+                len(self._running) < window
+                and state.cursor < state.total
+                and not self._run_is_full(inp, run_start)
+            ):
+                offset = state.cursor - names_start
+                if offset >= len(names):
+                    names_start = state.cursor
+                    budget = inp.files_per_run - (state.cursor - run_start)
+                    names = await self._page(state.cursor, min(PAGE_SIZE, state.total - state.cursor, budget))
+                    offset = 0
+                self._start_file(inp, state.cursor, names[offset], 0, None)
+                state.cursor += 1
+            if not self._running:
+                return
+            done, _ = await workflow.wait(list(self._running), return_when=asyncio.FIRST_COMPLETED)
+            for handle in [h for h in self._running if h in done]:
+                self._finish(self._running.pop(handle), handle)
+            self._update_details()
 
     # -- steps -------------------------------------------------------------------------------------
 
@@ -243,39 +334,133 @@ class BatchWorkflow:
             self._options = (retry, opts, params)
         return self._options
 
-    def _start(self, inp: BatchInput, index: int, file: str) -> None:
+    async def _take_names(self, start: int, count: int, run_end: int) -> list[str]:
+        """Names of files ``start .. start + count - 1``, paged in as needed (never beyond ``run_end``)."""
+        end = start + count
+        while self._names_start + len(self._names) < end:
+            page_start = self._names_start + len(self._names)
+            self._names.extend(await self._page(page_start, min(PAGE_SIZE, run_end - page_start)))
+        offset = start - self._names_start
+        names = self._names[offset : offset + count]
+        del self._names[: offset + count]
+        self._names_start = end
+        return names
+
+    def _common(self, inp: BatchInput) -> dict[str, Any]:
+        """The fields every file's and chunk's input share (``BatchFileCommon``)."""
         s = self._state
         assert s.root is not None
         retry, opts, params = self._file_options(inp)
         wf = workflow.info()
         inline = s.total <= inp.inline_results_limit
+        return {
+            "workflow_id": wf.workflow_id,
+            "run_id": wf.run_id,
+            "root": s.root,
+            "method": inp.method,
+            "parameters": params,
+            "base_dir": inp.base_dir,
+            "results_dir": s.results_dir,
+            "spill_dir": s.spill_dir,
+            "inline": inline,
+            # Each file's share of the inline budget: together they always fit.
+            "inline_max_bytes": MAX_INLINE_BYTES // max(s.total, 1) if inline else 0,
+            "timeout": opts.start_to_close.total_seconds(),
+            "retry": retry,
+            "scratch": self._uses_scratch(),
+        }
+
+    def _uses_scratch(self) -> bool:
+        # Chunks of a batch without a results folder keep scratch copies, so a retry skips done files.
+        return self._chunks and self._state.results_dir is None and self._state.spill_dir is not None
+
+    def _start_chunk(self, inp: BatchInput, start: int, files: list[str], concurrency: int) -> None:
+        _, opts, _ = self._file_options(inp)
+        rounds = -(-len(files) // concurrency)
         handle = workflow.start_activity(
-            "batch.process_file",
-            BatchFileInput(
-                workflow_id=wf.workflow_id,
-                run_id=wf.run_id,
-                index=index,
-                file=file,
-                root=s.root,
-                method=inp.method,
-                parameters=params,
-                base_dir=inp.base_dir,
-                results_dir=s.results_dir,
-                spill_dir=s.spill_dir,
-                inline=inline,
-                # Each file's share of the inline budget: together they always fit.
-                inline_max_bytes=MAX_INLINE_BYTES // max(s.total, 1) if inline else 0,
-                timeout=opts.start_to_close.total_seconds(),
-                retry=retry,
+            "batch.process_files",
+            BatchChunkInput(
+                **self._common(inp),
+                start=start,
+                files=files,
+                concurrency=concurrency,
+                non_retryable_types=list(opts.retry_policy.non_retryable_error_types or ()),
+                file_timeout=opts.start_to_close.total_seconds(),
             ),
-            activity_id=file_activity_id(file),
-            summary=f"file: {file}"[:200],
-            start_to_close_timeout=opts.start_to_close,
+            activity_id=chunk_activity_id(start, len(files)),
+            summary=chunk_summary(start, files),
+            start_to_close_timeout=opts.start_to_close * rounds + CHUNK_GRACE,
             heartbeat_timeout=self._heartbeat(inp, opts.heartbeat),
+            # A chunk fails as a whole only when its attempts keep dying (worker crashes, timeouts);
+            # each attempt skips the files an earlier one finished.
             retry_policy=opts.retry_policy,
-            result_type=BatchFileResult,
+            result_type=BatchChunkResult,
+            cancellation_type=_CANCEL,
         )
-        self._running[handle] = file
+        self._running[handle] = _Flight(files, start, concurrency, chunk=True, started=workflow.now())
+
+    def _start_file(
+        self, inp: BatchInput, index: int, file: str, prior_attempts: int, scratch_log: str | None
+    ) -> None:
+        """One file in its own activity: per-file runs, or a file retried after its chunk."""
+        _, opts, _ = self._file_options(inp)
+        policy, delay = opts.retry_policy, timedelta(0)
+        if prior_attempts:
+            rest = retry_after_chunk(policy, prior_attempts)
+            assert rest is not None  # _finish_chunk only retries files that have attempts left
+            delay, policy = rest
+        arg = BatchFileInput(
+            **self._common(inp),
+            index=index,
+            file=file,
+            prior_attempts=prior_attempts,
+            scratch_log=scratch_log,
+        )
+        options: dict[str, Any] = {
+            "activity_id": file_activity_id(file),
+            "summary": f"file: {file}"[:200],
+            "start_to_close_timeout": opts.start_to_close,
+            "heartbeat_timeout": self._heartbeat(inp, opts.heartbeat),
+            "retry_policy": policy,
+            "result_type": BatchFileResult,
+            # Runs from before chunks keep what they were recorded with (their replay must not change).
+            "cancellation_type": _CANCEL if self._chunks else workflow.ActivityCancellationType.TRY_CANCEL,
+        }
+        handle: asyncio.Task[Any]
+        if delay:
+
+            async def after_backoff() -> BatchFileResult:
+                # The backoff Temporal would have waited between the chunk's attempt and this one.
+                await workflow.sleep(delay, summary=f"retry {file}"[:200])
+                result: BatchFileResult = await workflow.execute_activity(
+                    "batch.process_file", arg, **options
+                )
+                return result
+
+            handle = asyncio.create_task(after_backoff())
+        else:
+            handle = workflow.start_activity("batch.process_file", arg, **options)
+        self._running[handle] = _Flight([file], index, 1, prior_attempts=prior_attempts)
+
+    def _retry_spec(self) -> RetrySpec:
+        assert self._inp is not None
+        return self._file_options(self._inp)[0]
+
+    def _in_flight_left(self) -> float:
+        """About how many files the activities in flight have still to run (all, until measured)."""
+        per_file = self._state.file_seconds
+        now = workflow.now()
+        left = 0.0
+        for flight in self._running.values():
+            if per_file is None or flight.started is None:
+                left += len(flight.files)
+            else:
+                done = (now - flight.started).total_seconds() / max(per_file, 1e-3) * flight.slots
+                left += max(0.0, len(flight.files) - done)
+        return left
+
+    def _in_flight(self) -> int:
+        return sum(f.slots for f in self._running.values())
 
     @staticmethod
     def _heartbeat(inp: BatchInput, default: timedelta) -> timedelta:
@@ -284,20 +469,61 @@ class BatchWorkflow:
         # Shorter than two heartbeat intervals and a live, busy activity would be taken for dead.
         return timedelta(seconds=max(inp.heartbeat_timeout, 2 * HEARTBEAT_INTERVAL))
 
-    def _finish(self, file: str, handle: asyncio.Task[Any]) -> None:
-        s = self._state
-        inp = self._inp
-        assert inp is not None
+    def _finish(self, flight: _Flight, handle: asyncio.Task[Any]) -> None:
+        if flight.chunk:
+            self._finish_chunk(flight, handle)
+            return
+        file = flight.files[0]
         try:
             result: BatchFileResult = handle.result()
         except ActivityError as exc:
-            retry = inp.retry or RetrySpec(max_attempts=inp.max_attempts)
-            message, error_type, attempts = _describe_failure(exc, retry.max_attempts)
-            s.failed += 1
-            if len(s.errors) < MAX_ERRORS:
-                text = f"{error_type}: {message}" + (f" (after {attempts} attempts)" if attempts else "")
-                s.errors[file] = text[:MAX_ERROR_CHARS]
+            left = max(1, self._retry_spec().max_attempts - flight.prior_attempts)
+            message, error_type, attempts = _describe_failure(exc, left)
+            self._record_error(
+                file, error_type, message, attempts + flight.prior_attempts if attempts else None
+            )
             return
+        self._record_result(file, result)
+
+    def _finish_chunk(self, flight: _Flight, handle: asyncio.Task[Any]) -> None:
+        retry = self._retry_spec()
+        # Where the chunk kept the files it finished (a small batch): a file retried alone looks there.
+        log = chunk_log_name(flight.start, len(flight.files)) if self._uses_scratch() else None
+        try:
+            result: BatchChunkResult = handle.result()
+        except ActivityError as exc:
+            # The chunk failed as a whole, after its own retries: each of its files is tried alone
+            # (with all its attempts); those finished on disk are found there, not redone.
+            message, error_type, _ = _describe_failure(exc, retry.max_attempts)
+            workflow.logger.warning(
+                "chunk of files %d-%d failed (%s: %s); retrying its files one by one",
+                flight.start + 1,
+                flight.start + len(flight.files),
+                error_type,
+                message,
+            )
+            self._retry.extend((flight.start + i, f, 0, log) for i, f in enumerate(flight.files))
+            return
+        if flight.started is not None:
+            s = self._state
+            seconds = (workflow.now() - flight.started).total_seconds()
+            s.file_seconds = seconds_per_file(seconds, len(flight.files), flight.slots, s.file_seconds)
+        outcomes = {o.file: o for o in result.outcomes}
+        for i, file in enumerate(flight.files):
+            outcome = outcomes.get(file)
+            if outcome is None:  # not reported (cannot happen with our activity): try it alone
+                self._retry.append((flight.start + i, file, 0, log))
+            elif outcome.status in ("completed", "skipped_existing"):
+                self._record_result(file, outcome)
+            elif outcome.status == "retry" and retry.max_attempts > 1:
+                self._retry.append((flight.start + i, file, 1, log))
+            else:
+                self._record_error(file, outcome.error_type or "Error", outcome.error or "failed", 1)
+
+    def _record_result(self, file: str, result: _Summary) -> None:
+        s = self._state
+        inp = self._inp
+        assert inp is not None
         s.completed += 1
         if result.status == "skipped_existing":
             s.skipped_existing += 1
@@ -316,17 +542,42 @@ class BatchWorkflow:
         s.inline_bytes += size
         s.results[file] = result.value
 
+    def _record_error(self, file: str, error_type: str, message: str, attempts: int | None) -> None:
+        s = self._state
+        s.failed += 1
+        if len(s.errors) < MAX_ERRORS:
+            text = f"{error_type}: {message}" + (f" (after {attempts} attempts)" if attempts else "")
+            s.errors[file] = text[:MAX_ERROR_CHARS]
+
     async def _cancel_running(self) -> None:
         handles = list(self._running)
         for handle in handles:
             handle.cancel()
         for handle in handles:
-            file = self._running.pop(handle)
+            flight = self._running.pop(handle)
             try:
                 await handle
             except BaseException:  # cancelled or failed while cancelling: not a result either way
                 continue
-            self._finish(file, handle)
+            self._finish(flight, handle)
+        self._retry.clear()
+
+    async def _cleanup(self) -> None:
+        """Remove the scratch results: every file's outcome is in the history now."""
+        assert self._state.spill_dir is not None
+        try:
+            await workflow.execute_activity(
+                "files.cleanup",
+                BatchCleanupInput(spill_dir=self._state.spill_dir),
+                activity_id="gleitzeit:cleanup",
+                summary="remove scratch results",
+                start_to_close_timeout=timedelta(minutes=5),
+                retry_policy=_LIST_RETRY,
+            )
+        except ActivityError as exc:  # leftovers on disk are no reason to fail a finished batch
+            workflow.logger.warning(
+                "could not remove the scratch results in %s: %s", self._state.spill_dir, exc
+            )
 
     # -- reporting ---------------------------------------------------------------------------------
 
@@ -374,7 +625,9 @@ class BatchWorkflow:
         s = self._state
         name = self._inp.name if self._inp else "batch"
         done = s.completed + s.failed
-        line = f"{done:,}/{s.total:,} files, {len(self._running)} running, {s.failed:,} failed"
+        chunks = sum(f.chunk for f in self._running.values())
+        running = f"{self._in_flight()} running" + (f" in {chunks} chunks" if chunks > 1 else "")
+        line = f"{done:,}/{s.total:,} files, {running}, {s.failed:,} failed"
         if s.skipped_existing:
             line += f", {s.skipped_existing:,} already done"
         lines = [f"**{name}**: {note or self._status}", line]

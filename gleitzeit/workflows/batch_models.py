@@ -24,7 +24,12 @@ from gleitzeit.dsl.models import RetrySpec
 
 __all__ = [
     "DEFAULT_FILES_PER_RUN",
+    "BatchChunkInput",
+    "BatchChunkResult",
+    "BatchCleanupInput",
+    "BatchFileCommon",
     "BatchFileInput",
+    "BatchFileOutcome",
     "BatchFileResult",
     "BatchInput",
     "BatchListInput",
@@ -86,6 +91,8 @@ class BatchState(BaseModel):
     inline_bytes: int = 0  # size of ``results`` so far (bounded, see the workflow)
     results_truncated: bool = False
     spilled: int = 0  # results written to spill_dir instead of inline
+    # Seconds one file keeps one slot busy, as measured on the chunks so far (sizes the next chunks).
+    file_seconds: float | None = None
 
 
 class BatchProgress(BaseModel):
@@ -118,7 +125,7 @@ class BatchResult(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-# -- activity contracts (files.list, files.page, batch.process_file) -----------------------------------
+# -- activity contracts (files.list, files.page, batch.process_file[s], files.cleanup) ---------------
 
 
 class BatchListInput(BaseModel):
@@ -145,11 +152,11 @@ class BatchPageInput(BaseModel):
     count: int
 
 
-class BatchFileInput(BaseModel):
+class BatchFileCommon(BaseModel):
+    """What every file of a batch shares: where it lies, the method, where results go, per-file limits."""
+
     workflow_id: str = ""
     run_id: str = ""
-    index: int
-    file: str  # relative to root, POSIX separators
     root: str
     method: str
     parameters: dict[str, Any] = Field(default_factory=dict)
@@ -162,6 +169,35 @@ class BatchFileInput(BaseModel):
     inline_max_bytes: int = 0
     timeout: float | None = None
     retry: RetrySpec | None = None
+    # No results_dir (a small batch): keep each chunk's results in a scratch log while the batch runs,
+    # so that a retried attempt finds the files it already finished.
+    scratch: bool = False
+
+
+class BatchFileInput(BatchFileCommon):
+    """``batch.process_file``: one file."""
+
+    index: int
+    file: str  # relative to root, POSIX separators
+    # Attempts this file already had inside a chunk (``batch.process_files``) before it was handed to
+    # its own activity: its n-th attempt here is its (prior_attempts + n)-th in all.
+    prior_attempts: int = 0
+    # The scratch log of the chunk it failed in (``chunk_log_name``): holds it if that chunk finished it.
+    scratch_log: str | None = None
+
+
+class BatchChunkInput(BatchFileCommon):
+    """``batch.process_files``: files ``start .. start + len(files) - 1`` of the listing, ``concurrency``
+    at a time."""
+
+    start: int
+    files: list[str]
+    concurrency: int = Field(default=1, ge=1)
+    # A file's error of one of these types (or marked non-retryable) is final; any other error makes
+    # the workflow retry the file in its own activity, under the batch's RetryPolicy.
+    non_retryable_types: list[str] = Field(default_factory=list)
+    # One file's limit inside the chunk (the single-file activity's start_to_close); None: no limit.
+    file_timeout: float | None = None
 
 
 class BatchFileResult(BaseModel):
@@ -180,6 +216,28 @@ class BatchFileResult(BaseModel):
     value_bytes: int = 0  # JSON size of value plus its file name, for the workflow's inline budget
     spilled: bool = False  # written to spill_dir because it was too large to carry inline
     preview: str | None = None  # the first characters of the primary value
+
+
+class BatchFileOutcome(BaseModel):
+    """One file's outcome inside a chunk: a compact result summary, or its error."""
+
+    file: str
+    # retry: failed with an error that another attempt may fix; the workflow retries it alone.
+    status: Literal["completed", "skipped_existing", "failed", "retry"]
+    value: Any = None
+    has_value: bool = False
+    value_bytes: int = 0
+    spilled: bool = False
+    error: str | None = None
+    error_type: str | None = None
+
+
+class BatchChunkResult(BaseModel):
+    outcomes: list[BatchFileOutcome] = Field(default_factory=list)  # in the order of the chunk's files
+
+
+class BatchCleanupInput(BaseModel):
+    spill_dir: str
 
 
 BatchInput.model_rebuild()

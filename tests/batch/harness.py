@@ -1,8 +1,10 @@
-"""Shared pieces of the batch tests: input trees, a scripted ``batch.process_file`` double, a worker.
+"""Shared pieces of the batch tests: input trees, a scripted double of one file's work, a worker.
 
-``ProcessDouble`` stands in for ``batch.process_file`` only; listing and paging stay real, so the
-workflow is tested against the real listing on disk. It records every call, the peak number running
-at once, and can be scripted per file to fail (retryably N times, or for good) or to sleep.
+``ProcessDouble`` stands in for the work on one file (``FileActivities.work_on``) only: the
+activities around it stay real (listing, paging, ``batch.process_files`` with its concurrency and
+outcomes, ``batch.process_file``, cleanup), so the workflow is tested against the real listing on disk
+and the real chunk runner. It records every call with the file's attempt, the peak number running at
+once, and can be scripted per file to fail (retryably N times, or for good) or to sleep.
 """
 
 from __future__ import annotations
@@ -20,10 +22,16 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
+from gleitzeit.activities.batch_store import FileWork, ScratchLog
 from gleitzeit.activities.files import FileActivities
 from gleitzeit.config import Settings
 from gleitzeit.worker.build import build_worker
-from gleitzeit.workflows.batch_models import BatchFileInput, BatchFileResult
+from gleitzeit.workflows.batch_models import (
+    BatchChunkInput,
+    BatchChunkResult,
+    BatchFileInput,
+    BatchFileResult,
+)
 
 
 def make_tree(root: Path, count: int, *, suffix: str = ".txt", width: int = 5) -> list[str]:
@@ -47,7 +55,10 @@ class ProcessDouble:
     slow: dict[str, float] = field(default_factory=dict)  # file -> seconds
     fail_always: set[str] = field(default_factory=set)
     fail_times: dict[str, int] = field(default_factory=dict)  # file -> failing attempts before success
+    # A chunk holding one of these files dies on every attempt (as when its worker keeps crashing).
+    lose_chunks_with: set[str] = field(default_factory=set)
     calls: list[tuple[str, int]] = field(default_factory=list)  # (file, attempt)
+    chunks: list[tuple[int, int, int]] = field(default_factory=list)  # (start, files, concurrency)
     finished: list[str] = field(default_factory=list)
     running: int = 0
     peak: int = 0
@@ -56,9 +67,9 @@ class ProcessDouble:
     def per_file(self) -> Counter[str]:
         return Counter(f for f, _ in self.calls)
 
-    @activity.defn(name="batch.process_file")
-    async def process_file(self, inp: BatchFileInput) -> BatchFileResult:
-        attempt = activity.info().attempt
+    async def process_one(self, inp: BatchFileInput) -> BatchFileResult:
+        # The file's attempt in all: a file retried alone after its chunk had prior attempts there.
+        attempt = inp.prior_attempts + activity.info().attempt
         self.calls.append((inp.file, attempt))
         self.running += 1
         self.peak = max(self.peak, self.running)
@@ -83,7 +94,24 @@ class ProcessDouble:
             self.ended_at[inp.file] = time.monotonic()
 
 
+class DoubledFileActivities(FileActivities):
+    """The real batch activities with ``double`` doing each file's work."""
+
+    def __init__(self, settings: Settings, double: ProcessDouble) -> None:
+        super().__init__(settings)
+        self._double = double
+
+    async def work_on(self, inp: BatchFileInput, log: ScratchLog | None = None) -> FileWork:
+        return FileWork(await self._double.process_one(inp))
+
+    @activity.defn(name="batch.process_files")
+    async def process_files(self, inp: BatchChunkInput) -> BatchChunkResult:
+        self._double.chunks.append((inp.start, len(inp.files), inp.concurrency))
+        if self._double.lose_chunks_with.intersection(inp.files):
+            raise ApplicationError("the chunk's worker was lost", type="WorkerLost")
+        return await super().process_files(inp)
+
+
 def double_worker(client: Client, settings: Settings, double: ProcessDouble) -> Worker:
-    """A worker with the real listing activities and ``double`` for batch.process_file."""
-    real = FileActivities(settings)
-    return build_worker(client, settings, activities=[real.list_files, real.page, double.process_file])
+    """A worker with the real batch activities and ``double`` for each file's work."""
+    return build_worker(client, settings, activities=DoubledFileActivities(settings, double).all())

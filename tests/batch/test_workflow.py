@@ -1,9 +1,12 @@
-"""BatchWorkflow's scheduling on the time-skipping server: the sliding window, continue-as-new,
-failures, inline results. ``batch.process_file`` is a double here; listing and paging are real."""
+"""BatchWorkflow's scheduling on the time-skipping server: the sliding window of chunks, continue-as-new,
+failures and their retries, inline results, cancellation. Each file's work is a double here
+(``ProcessDouble``); the batch activities around it (listing, paging, chunks, single files) are real."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -11,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from gleitzeit.client.batch import start_batch, wait_batch
-from gleitzeit.core.errors import ValidationError
+from gleitzeit.core.errors import GleitzeitError, ValidationError
 from gleitzeit.dsl.models import RetrySpec
 from gleitzeit.workflows import WORKFLOWS
 from gleitzeit.workflows.batch import BatchWorkflow
@@ -169,3 +172,96 @@ async def test_histories_replay_deterministically(
     replayer = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
     for history in (first, last):
         await replayer.replay_workflow(history)
+
+
+def scheduled(history: Any) -> list[tuple[str, str, str]]:
+    """(activity type, activity id, summary) of every activity a history scheduled."""
+    out = []
+    for event in history.events:
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            attrs = event.activity_task_scheduled_event_attributes
+            summary = pydantic_data_converter.payload_converter.from_payload(event.user_metadata.summary, str)
+            out.append((attrs.activity_type.name, attrs.activity_id, summary))
+    return out
+
+
+async def test_files_run_in_chunks_named_by_their_range(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    names = make_tree(tmp_path / "in", 30)
+    settings = batch_settings(tmp_path)
+    double = ProcessDouble(sleep=0.02)
+    inp = BatchInput(directory=str(tmp_path / "in"), max_concurrent=6)
+    async with double_worker(time_skipping_env.client, settings, double):
+        handle = await start_batch(time_skipping_env.client, inp, settings)
+        result = await wait_batch(handle)
+        history = await handle.fetch_history()
+    assert result.completed == 30 and double.per_file() == {n: 1 for n in names} and double.peak == 6
+    chunks = [s for s in scheduled(history) if s[0] == "batch.process_files"]
+    assert len(chunks) == len(double.chunks) < 30
+    assert chunks[0][1:] == ("gleitzeit:files-1-2", f"files 1-2: {names[0]} .. {names[1]}")
+    covered = sorted((start, count) for start, count, _ in double.chunks)
+    assert sum(count for _, count in covered) == 30 and covered[0][0] == 0
+    assert all(a + n == b for (a, n), (b, _) in zip(covered, covered[1:], strict=False))
+    assert "batch.process_file" not in {s[0] for s in scheduled(history)}
+
+
+async def test_a_file_failing_in_its_chunk_is_retried_alone_with_the_rest_of_its_attempts(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    names = make_tree(tmp_path / "in", 8)
+    settings = batch_settings(tmp_path)
+    double = ProcessDouble(fail_times={names[4]: 1, names[5]: 5})
+    inp = BatchInput(
+        directory=str(tmp_path / "in"), max_concurrent=2, retry=RetrySpec(max_attempts=3, jitter=False)
+    )
+    async with double_worker(time_skipping_env.client, settings, double):
+        handle = await start_batch(time_skipping_env.client, inp, settings)
+        result = await wait_batch(handle)
+        history = await handle.fetch_history()
+    assert result.completed == 7 and result.failed == 1
+    assert [a for f, a in double.calls if f == names[4]] == [1, 2]
+    assert [a for f, a in double.calls if f == names[5]] == [1, 2, 3]  # 3 attempts in all, not 1 + 3
+    assert result.errors[names[5]] == "LLMServerError: LLM server busy (after 3 attempts)"
+    singles = [s for s in scheduled(history) if s[0] == "batch.process_file"]
+    assert sorted(s[1] for s in singles) == [names[4], names[5]]
+    # Temporal's backoff before the second attempt, as a workflow timer.
+    assert sum(e.HasField("timer_started_event_attributes") for e in history.events) == 2
+
+
+async def test_a_chunk_that_keeps_dying_hands_its_files_over_one_by_one(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    names = make_tree(tmp_path / "in", 6)
+    double = ProcessDouble(lose_chunks_with={names[2]})
+    result = await run_batch(
+        time_skipping_env, tmp_path, double, max_concurrent=2, retry=RetrySpec(max_attempts=2, jitter=False)
+    )
+    assert result.completed == 6 and result.failed == 0
+    lost = [c for c in double.chunks if c[0] <= 2 < c[0] + c[1]]
+    assert len(lost) == 2  # both attempts of the chunk
+    assert set(result.results) == set(names)
+
+
+async def test_one_at_a_time_and_cancelling(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
+    names = make_tree(tmp_path / "in", 5)
+    double = ProcessDouble(sleep=0.01)
+    result = await run_batch(time_skipping_env, tmp_path, double, max_concurrent=1)
+    assert result.completed == 5 and double.peak == 1 and [f for f, _ in double.calls] == names
+
+    make_tree(tmp_path / "slow", 20)
+    settings = batch_settings(tmp_path)
+    double = ProcessDouble(sleep=0.5)
+    inp = BatchInput(directory=str(tmp_path / "slow"), max_concurrent=3)
+    async with double_worker(time_skipping_env.client, settings, double):
+        handle = await start_batch(time_skipping_env.client, inp, settings)
+        for _ in range(100):
+            if double.running:
+                break
+            await asyncio.sleep(0.05)
+        await handle.cancel()
+        with pytest.raises(GleitzeitError):
+            await wait_batch(handle)
+        progress = await handle.query(BatchWorkflow.progress)
+    assert progress.status == "cancelled" and progress.running == 0
+    assert len(double.finished) < 20
