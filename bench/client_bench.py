@@ -26,6 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, BenchServer, ollama_double, percentile
+from bench.handwritten import HAND_WORKFLOWS, HandChat
+from gleitzeit.activities.models import TaskInput
+from gleitzeit.client.connection import connect
+from gleitzeit.worker.build import build_worker
 
 __all__ = ["measure_batch", "measure_chat"]
 
@@ -58,17 +62,44 @@ async def measure_chat(
         messages = [{"role": "user", "content": "What is Python?"}]
         durable_s: list[float] = []
         direct_s: list[float] = []
-        async with client_cls(mode="native", settings=settings, native_config={"worker": "always"}) as gz:
+        hand_s: list[float] = []
+        # The floor on this server: a hand-written workflow running the same activity code as a local
+        # activity, started eagerly (its own worker, in this process like Gleitzeit's).
+        hand_settings = settings.model_copy(update={"task_queue": settings.task_queue + "-hand"})
+        temporal = await connect(hand_settings)
+        hand_input = TaskInput(
+            task_id="chat",
+            method="llm/chat",
+            parameters={"model": MODEL, "messages": messages, "max_tokens": 8},
+        )
+
+        async def hand_chat() -> None:
+            await temporal.execute_workflow(
+                HandChat.run,
+                hand_input,
+                id=f"bench-chat-{uuid.uuid4().hex[:8]}",
+                task_queue=hand_settings.task_queue,
+                request_eager_start=True,
+            )
+
+        async with (
+            client_cls(mode="native", settings=settings, native_config={"worker": "always"}) as gz,
+            build_worker(temporal, hand_settings, extra_workflows=HAND_WORKFLOWS),
+        ):
             for _ in range(3):  # warm-up: sandbox, connections, model lookup
                 await gz.chat("warm up", model=MODEL, max_tokens=8)
                 await direct.chat(model=MODEL, messages=messages, options={"num_predict": 8})
-            for _ in range(calls):  # alternate, so load from elsewhere hits both alike
+                await hand_chat()
+            for _ in range(calls):  # alternate, so load from elsewhere hits all alike
                 t0 = time.perf_counter()
                 await direct.chat(model=MODEL, messages=messages, options={"num_predict": 8})
                 direct_s.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 await gz.chat("What is Python?", model=MODEL, max_tokens=8)
                 durable_s.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                await hand_chat()
+                hand_s.append(time.perf_counter() - t0)
     result = {
         "available": True,
         "calls": calls,
@@ -80,9 +111,11 @@ async def measure_chat(
     }
     result["added_p50_ms"] = result["durable_p50_ms"] - result["direct_p50_ms"]
     result["added_p95_ms"] = result["durable_p95_ms"] - result["direct_p95_ms"]
+    result["hand_added_p50_ms"] = percentile(hand_s, 50) * 1000 - result["direct_p50_ms"]
     log(
         f"  chat x{calls}: direct p50 {result['direct_p50_ms']:.1f} ms, durable p50 "
-        f"{result['durable_p50_ms']:.1f} ms (+{result['added_p50_ms']:.1f}), p95 +{result['added_p95_ms']:.1f} ms"
+        f"{result['durable_p50_ms']:.1f} ms (+{result['added_p50_ms']:.1f}), p95 +{result['added_p95_ms']:.1f} ms; "
+        f"hand-written workflow p50 +{result['hand_added_p50_ms']:.1f} ms"
     )
     return result
 

@@ -17,7 +17,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from gleitzeit.activities.models import TaskInput
 
-__all__ = ["HAND_WORKFLOWS", "HandChain", "HandFanOut", "HandInput"]
+__all__ = ["HAND_WORKFLOWS", "HandChain", "HandChat", "HandFanOut", "HandInput"]
 
 ACTIVITY_TIMEOUT = timedelta(seconds=90)
 
@@ -69,4 +69,17 @@ class HandFanOut:
         return list(await asyncio.gather(*(one(i) for i in range(inp.n))))
 
 
-HAND_WORKFLOWS: tuple[type, ...] = (HandChain, HandFanOut)
+@workflow.defn(name="BenchHandChat")
+class HandChat:
+    """The floor of a durable chat: the same ``llm.chat`` activity code as a local activity in a workflow
+    started eagerly, with nothing else around it."""
+
+    @workflow.run
+    async def run(self, inp: TaskInput) -> dict[str, Any]:
+        result: dict[str, Any] = await workflow.execute_local_activity(
+            "llm.chat", inp, start_to_close_timeout=ACTIVITY_TIMEOUT, result_type=dict
+        )
+        return result
+
+
+HAND_WORKFLOWS: tuple[type, ...] = (HandChain, HandFanOut, HandChat)

@@ -137,7 +137,8 @@ def render(r: dict[str, Any]) -> str:
             "3. durable chat(): added latency p50 / p95",
             na
             or f"+{_num(added, '.1f')} / +{_num(chat.get('added_p95_ms'), '.1f')} ms "
-            f"(direct p50 {_num(chat.get('direct_p50_ms'), '.1f')} ms, double {chat.get('latency_ms')} ms)",
+            f"(direct p50 {_num(chat.get('direct_p50_ms'), '.1f')} ms, double {chat.get('latency_ms')} ms; floor: "
+            f"a hand-written workflow with the same local activity adds +{_num(chat.get('hand_added_p50_ms'), '.1f')} ms)",
             "<= 20 ms p50",
             NA if na else _verdict(None if added is None else added <= 20),
         )
