@@ -222,38 +222,34 @@ class BatchWorkflow:
                 files = await self._take_names(state.cursor, count, run_end)
                 self._start_chunk(inp, state.cursor, files, concurrency)
                 state.cursor += count
-            if not self._running:
+            if not await self._finish_some():
                 return
-            done, _ = await workflow.wait(list(self._running), return_when=asyncio.FIRST_COMPLETED)
-            for handle in [h for h in self._running if h in done]:
-                self._finish(self._running.pop(handle), handle)
-            self._update_details()
 
     async def _run_per_file(self, inp: BatchInput, window: int, run_start: int) -> None:
         """Runs started before chunks: one ``batch.process_file`` per file (kept for their replay)."""
         state = self._state
-        names: list[str] = []  # names of files [names_start, names_start + len(names))
-        names_start = state.cursor
+        run_end = min(state.total, run_start + inp.files_per_run)
         while True:
             while (
                 len(self._running) < window
-                and state.cursor < state.total
+                and state.cursor < run_end
                 and not self._run_is_full(inp, run_start)
             ):
-                offset = state.cursor - names_start
-                if offset >= len(names):
-                    names_start = state.cursor
-                    budget = inp.files_per_run - (state.cursor - run_start)
-                    names = await self._page(state.cursor, min(PAGE_SIZE, state.total - state.cursor, budget))
-                    offset = 0
-                self._start_file(inp, state.cursor, names[offset], 0, None)
+                [file] = await self._take_names(state.cursor, 1, run_end)
+                self._start_file(inp, state.cursor, file, 0, None)
                 state.cursor += 1
-            if not self._running:
+            if not await self._finish_some():
                 return
-            done, _ = await workflow.wait(list(self._running), return_when=asyncio.FIRST_COMPLETED)
-            for handle in [h for h in self._running if h in done]:
-                self._finish(self._running.pop(handle), handle)
-            self._update_details()
+
+    async def _finish_some(self) -> bool:
+        """Wait for at least one activity in flight and take in what finished; False: none in flight."""
+        if not self._running:
+            return False
+        done, _ = await workflow.wait(list(self._running), return_when=asyncio.FIRST_COMPLETED)
+        for handle in [h for h in self._running if h in done]:
+            self._finish(self._running.pop(handle), handle)
+        self._update_details()
+        return True
 
     # -- steps -------------------------------------------------------------------------------------
 
