@@ -41,10 +41,17 @@ def _workflow(path: Path, name: str, n: int, chain: bool) -> Path:
     return file
 
 
-async def _run(client: Any, file: Path, n: int, problems: list[str]) -> float:
-    """Seconds for one run; tasks that did not complete are reported in ``problems`` (not hidden)."""
+async def _run(client: Any, file: Path, n: int, problems: list[str]) -> float | None:
+    """Seconds for one run; tasks that did not complete are reported in ``problems`` (not hidden).
+
+    None when the run raised (0.0.5 raises when a task fails): the other rows still count.
+    """
     t0 = time.perf_counter()
-    result = await client.run_workflow(str(file))
+    try:
+        result = await client.run_workflow(str(file))
+    except Exception as exc:  # noqa: BLE001 - reported, not hidden
+        problems.append(f"a run of {n} tasks failed after {time.perf_counter() - t0:.1f} s: {exc!s:.200}")
+        return None
     elapsed = time.perf_counter() - t0
     results = result.get("results", {})
     done = [r for r in results.values() if str(r.get("status", "")).lower().endswith("completed")]
@@ -72,20 +79,28 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         await _run(client, warm, 2, problems)
         if args.chain:
             file = _workflow(work, "chain", args.chain, chain=True)
-            runs = [await _run(client, file, args.chain, problems) for _ in range(args.reps)]
-            out["chain"] = {"n": args.chain, "runs_s": runs, "median_s": statistics.median(runs)}
+            runs = _finished([await _run(client, file, args.chain, problems) for _ in range(args.reps)])
+            if runs:
+                out["chain"] = {"n": args.chain, "runs_s": runs, "median_s": statistics.median(runs)}
         if args.fanout:
             file = _workflow(work, "fanout", args.fanout, chain=False)
-            runs = [await _run(client, file, args.fanout, problems) for _ in range(args.fanout_reps)]
-            out["fanout"] = {
-                "n": args.fanout,
-                "cap": args.cap,
-                "runs_s": runs,
-                "median_s": statistics.median(runs),
-            }
+            runs = _finished(
+                [await _run(client, file, args.fanout, problems) for _ in range(args.fanout_reps)]
+            )
+            if runs:
+                out["fanout"] = {
+                    "n": args.fanout,
+                    "cap": args.cap,
+                    "runs_s": runs,
+                    "median_s": statistics.median(runs),
+                }
     finally:
         await client.shutdown()
     return out
+
+
+def _finished(runs: list[float | None]) -> list[float]:
+    return [r for r in runs if r is not None]
 
 
 def _version() -> str:

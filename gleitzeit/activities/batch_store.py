@@ -122,10 +122,15 @@ def read_listing(path: str | Path) -> list[str]:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write via a temporary file and rename: a reader (or a crash) never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        tmp.write_bytes(data)
+        try:
+            tmp.write_bytes(data)
+        except FileNotFoundError:
+            # The folder is missing (the first result in it): make it only then. Asking on every
+            # write cost two system calls per file of a batch.
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Iterator
@@ -53,6 +54,25 @@ async def test_chat_returns_response_model_and_counts(double: OllamaDouble) -> N
     assert req.path == "/api/chat"
     assert req.body is not None and req.body["options"] == {"temperature": 0.1, "num_predict": 5}
     assert req.request_id == "wf-1/t1/1"  # lets the server's request log count calls per task
+
+
+async def test_calls_in_flight_get_a_connection_each_and_keep_it(double: OllamaDouble) -> None:
+    # One client per call in flight (httpx's pool scans every connection on each request, so one
+    # shared pool of 20 connections cost a batch ~30 % of its CPU); clients and their connections are
+    # kept for the next calls.
+    acts = acts_for(double.url)
+    double.latency(50)
+
+    async def five() -> None:
+        results = await asyncio.gather(*(run(acts.chat, chat()) for _ in range(5)))
+        assert all("hello there" in r["response"] for r in results)
+
+    await five()
+    assert double.connections == 5
+    await five()
+    await run(acts.embed, task("llm/embed", input="one"))
+    assert double.connections == 5
+    assert len(double.requests) == 11
 
 
 async def test_server_error_is_retryable(double: OllamaDouble) -> None:

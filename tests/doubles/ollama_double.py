@@ -155,6 +155,8 @@ class OllamaDouble:
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
         self._stopped: asyncio.Event | None = None
+        # TCP connections accepted so far (keep-alive reuse shows as fewer connections than requests).
+        self.connections = 0
 
     # -- configuration ------------------------------------------------------------------------------
 
@@ -263,6 +265,8 @@ class OllamaDouble:
     # -- HTTP ---------------------------------------------------------------------------------------
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with self._lock:
+            self.connections += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")

@@ -11,6 +11,7 @@ import asyncio
 import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from gleitzeit.executors import (
     ScriptRequest,
     ScriptTimeout,
     run_script,
+    runner,
 )
 from tests.executors import scripts
 
@@ -52,6 +54,20 @@ async def test_context_in_json_out_on_stdin_and_in_the_context_file() -> None:
     assert result.output == "working on local-test"
     assert result.exit_code == 0
     assert result.executor == "local"
+
+
+async def test_the_workspace_is_removed_after_the_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Removed in a thread after the result was read, so that the answer does not wait for it.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    failing = local(code="import sys; sys.exit(3)")
+    result = await run_script(local(code=scripts.ECHO_CONTEXT, context={"a": 1}))
+    assert result.result["file"] == {"a": 1}
+    with pytest.raises(ScriptFailure):
+        await run_script(failing)
+    await asyncio.gather(*runner._removals)
+    assert list(tmp_path.iterdir()) == []
 
 
 async def test_a_list_of_args_becomes_argv() -> None:
