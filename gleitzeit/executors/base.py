@@ -210,18 +210,49 @@ def truncation_marker(dropped: int) -> str:
 # ------------------------------------------------------------------------------------------ workspace
 
 
+# Workspaces go to this RAM disk when it has room (and TMPDIR does not say otherwise): see
+# workspace_parent.
+_RAM_DISK = Path("/dev/shm")
+_RAM_DISK_MIN_FREE = 256 * 1024 * 1024
+
+
+def workspace_parent() -> str | None:
+    """The folder new workspaces are made in: ``/dev/shm`` when it is there, writable and has at least
+    256 MiB free and ``TMPDIR`` is not set; else None (the temporary folder, ``TMPDIR``).
+
+    Why: a workspace is seven small files and folders made and removed per script. On the 2-core VM's
+    ext4 disk one costs 0.25-1.5 ms depending on the moment, on a RAM disk ~0.03 ms. ``TMPDIR`` set
+    means the operator chose the place (for example a folder the Docker engine shares with a worker in
+    a container), and a small ``/dev/shm`` (64 MiB in a default container) is left alone. Only the
+    script, its context and its result live there (bounded by the payload and result limits); the
+    local executor's TMPDIR/HOME for the script stays on disk, where a script's big temporary files
+    belong.
+    """
+    if os.environ.get("TMPDIR"):
+        return None
+    try:
+        st = os.statvfs(_RAM_DISK)
+    except OSError:
+        return None
+    if st.f_bavail * st.f_frsize < _RAM_DISK_MIN_FREE or not os.access(_RAM_DISK, os.W_OK | os.X_OK):
+        return None
+    return str(_RAM_DISK)
+
+
 @dataclass
 class Workspace:
     """The per-attempt directory on the worker's host.
 
     ``in/`` holds the script and ``context.json`` (mounted read-only into a container), ``out/``
     the result file (the only thing a sandboxed script may write on the host), ``tmp/`` is the
-    local executor's TMPDIR/HOME.
+    local executor's TMPDIR/HOME. When the workspace is on the RAM disk (``workspace_parent``), the
+    TMPDIR/HOME is a folder of its own in the temporary folder (``scratch``).
     """
 
     root: Path
     script_name: str
     context_bytes: bytes
+    scratch: Path | None = None
 
     @property
     def in_dir(self) -> Path:
@@ -233,7 +264,7 @@ class Workspace:
 
     @property
     def tmp_dir(self) -> Path:
-        return self.root / "tmp"
+        return self.scratch or self.root / "tmp"
 
     @property
     def script_path(self) -> Path:
@@ -250,7 +281,9 @@ class Workspace:
     @classmethod
     def create(cls, request: ScriptRequest) -> Workspace:
         """Write the script and its context into a fresh private directory."""
-        root = Path(tempfile.mkdtemp(prefix="gleitzeit-script-"))
+        parent = workspace_parent()
+        root = Path(tempfile.mkdtemp(prefix="gleitzeit-script-", dir=parent))
+        ws: Workspace | None = None
         try:
             script_name = request.file.name if request.file is not None else "script.py"
             ws = cls(
@@ -258,7 +291,9 @@ class Workspace:
                 script_name=script_name,
                 context_bytes=json.dumps(request.context, default=str).encode(),
             )
-            for d in (ws.in_dir, ws.out_dir, ws.tmp_dir):
+            if parent is not None:
+                ws.scratch = Path(tempfile.mkdtemp(prefix="gleitzeit-tmp-"))
+            for d in (ws.in_dir, ws.out_dir) if parent is not None else (ws.in_dir, ws.out_dir, ws.tmp_dir):
                 d.mkdir()
             if request.file is not None:
                 shutil.copyfile(request.file, ws.script_path)
@@ -275,6 +310,8 @@ class Workspace:
             os.chmod(ws.result_path, 0o666)
             return ws
         except BaseException:
+            if ws is not None:
+                ws.remove()
             shutil.rmtree(root, ignore_errors=True)
             raise
 
@@ -289,6 +326,8 @@ class Workspace:
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- run report & executor

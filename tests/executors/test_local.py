@@ -27,6 +27,7 @@ from gleitzeit.executors import (
     ScriptOOM,
     ScriptRequest,
     ScriptTimeout,
+    base,
     run_script,
     runner,
 )
@@ -56,18 +57,40 @@ async def test_context_in_json_out_on_stdin_and_in_the_context_file() -> None:
     assert result.executor == "local"
 
 
+@pytest.mark.parametrize("ram_disk", [True, False], ids=["ram-disk", "temp-folder"])
 async def test_the_workspace_is_removed_after_the_answer(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ram_disk: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Removed in a thread after the result was read, so that the answer does not wait for it.
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    failing = local(code="import sys; sys.exit(3)")
-    result = await run_script(local(code=scripts.ECHO_CONTEXT, context={"a": 1}))
-    assert result.result["file"] == {"a": 1}
+    # Made on the RAM disk when there is one (the script's TMPDIR/HOME still on disk), else in the
+    # temporary folder; removed in a thread after the result was read, so the answer does not wait.
+    ram, temp = tmp_path / "ram", tmp_path / "temp"
+    ram.mkdir()
+    temp.mkdir()
+    monkeypatch.setattr(base, "_RAM_DISK", ram)
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    if ram_disk:
+        monkeypatch.delenv("TMPDIR", raising=False)
+    else:
+        monkeypatch.setenv("TMPDIR", str(temp))
+    seen = local(code=_SEEN, context={"a": 1})
+    result = await run_script(seen)
+    assert result.result["context"] == {"a": 1}
+    assert Path(result.result["context_file"]).is_relative_to(ram if ram_disk else temp)
+    assert Path(result.result["tmpdir"]).is_relative_to(temp)
+    assert result.result["home"] == result.result["tmpdir"]
     with pytest.raises(ScriptFailure):
-        await run_script(failing)
+        await run_script(local(code="import sys; sys.exit(3)"))
     await asyncio.gather(*runner._removals)
-    assert list(tmp_path.iterdir()) == []
+    assert list(ram.iterdir()) == [] and list(temp.iterdir()) == []
+
+
+_SEEN = """
+import json, os, sys
+with open(os.environ["GLEITZEIT_CONTEXT_FILE"]) as f:
+    context = json.load(f)
+print(json.dumps({"context": context, "context_file": os.environ["GLEITZEIT_CONTEXT_FILE"],
+                  "tmpdir": os.environ["TMPDIR"], "home": os.environ["HOME"]}))
+"""
 
 
 async def test_a_list_of_args_becomes_argv() -> None:
