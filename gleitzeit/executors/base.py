@@ -282,19 +282,19 @@ class Workspace:
     def create(cls, request: ScriptRequest) -> Workspace:
         """Write the script and its context into a fresh private directory."""
         parent = workspace_parent()
-        root = Path(tempfile.mkdtemp(prefix="gleitzeit-script-", dir=parent))
-        ws: Workspace | None = None
+        ws = cls(
+            root=Path(tempfile.mkdtemp(prefix="gleitzeit-script-", dir=parent)),
+            script_name=request.file.name if request.file is not None else "script.py",
+            context_bytes=b"",
+        )
         try:
-            script_name = request.file.name if request.file is not None else "script.py"
-            ws = cls(
-                root=root,
-                script_name=script_name,
-                context_bytes=json.dumps(request.context, default=str).encode(),
-            )
-            if parent is not None:
+            ws.context_bytes = json.dumps(request.context, default=str).encode()
+            if parent is not None:  # the script's TMPDIR/HOME stays on disk (see workspace_parent)
                 ws.scratch = Path(tempfile.mkdtemp(prefix="gleitzeit-tmp-"))
-            for d in (ws.in_dir, ws.out_dir) if parent is not None else (ws.in_dir, ws.out_dir, ws.tmp_dir):
-                d.mkdir()
+            ws.in_dir.mkdir()
+            ws.out_dir.mkdir()
+            if ws.scratch is None:
+                ws.tmp_dir.mkdir()
             if request.file is not None:
                 shutil.copyfile(request.file, ws.script_path)
             else:
@@ -310,9 +310,7 @@ class Workspace:
             os.chmod(ws.result_path, 0o666)
             return ws
         except BaseException:
-            if ws is not None:
-                ws.remove()
-            shutil.rmtree(root, ignore_errors=True)
+            ws.remove()
             raise
 
     def read_result(self, limit: int) -> bytes | None:
