@@ -54,6 +54,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from gleitzeit.workflows.batch_plan import (
         MAX_ACTIVITY_ID,
+        MAX_LANES,
+        MIN_TARGET_SECONDS,
         chunk_activity_id,
         chunk_log_name,
         chunk_summary,
@@ -61,12 +63,14 @@ with workflow.unsafe.imports_passed_through():
         plan_chunk,
         retry_after_chunk,
         seconds_per_file,
+        target_seconds,
     )
     from gleitzeit.workflows.dag import MAX_IN_FLIGHT, _describe_failure
     from gleitzeit.workflows.policies import ActivityOptions, activity_options
 
 __all__ = [
     "CHUNKS_PATCH",
+    "TARGET_PATCH",
     "MAX_ACTIVITY_ID",
     "MAX_ERRORS",
     "MAX_INLINE_BYTES",
@@ -84,6 +88,8 @@ MAX_ERROR_CHARS = 500
 MAX_INLINE_BYTES = 1_000_000
 # Runs that started before files were processed in chunks replay their one-activity-per-file history.
 CHUNKS_PATCH = "batch-chunks"
+# Runs that started while every chunk aimed at MIN_TARGET_SECONDS replay the chunk sizes they recorded.
+TARGET_PATCH = "batch-chunk-target"
 # A chunk may take as long as its rounds of files each at their limit, plus this.
 CHUNK_GRACE = timedelta(minutes=1)
 
@@ -136,6 +142,7 @@ class BatchWorkflow:
         self._retry: list[tuple[int, str, int, str | None]] = []
         self._status = "running"
         self._chunks = False
+        self._target = MIN_TARGET_SECONDS  # the time a chunk aims at (batch_plan.target_seconds)
         self._options: tuple[RetrySpec, ActivityOptions, dict[str, Any]] | None = None
         self._names: list[str] = []  # names of files [self._names_start, ... + len(self._names))
         self._names_start = 0
@@ -168,10 +175,12 @@ class BatchWorkflow:
         # Decided once per run, before its first command: a run recorded without the marker replays
         # the per-file scheduling it was started with.
         self._chunks = workflow.patched(CHUNKS_PATCH)
+        window = max(1, min(inp.max_concurrent, MAX_IN_FLIGHT))
+        if self._chunks and workflow.patched(TARGET_PATCH):
+            self._target = target_seconds(min(window, MAX_LANES))
         if state.listing_id is None:
             self._update_details("listing files")
             await self._list(inp)
-        window = max(1, min(inp.max_concurrent, MAX_IN_FLIGHT))
         run_start = state.cursor
         self._names_start = state.cursor
         self._update_details()
@@ -218,6 +227,7 @@ class BatchWorkflow:
                     remaining=remaining,
                     file_seconds=state.file_seconds,
                     in_flight_left=self._in_flight_left(),
+                    target=self._target,
                 )
                 files = await self._take_names(state.cursor, count, run_end)
                 self._start_chunk(inp, state.cursor, files, concurrency)

@@ -40,9 +40,13 @@ __all__ = [
     "BatchState",
 ]
 
-# Files handled by one workflow run before continue-as-new: ~3 history events per file plus the
-# workflow tasks between them keeps a run far below Temporal's 51,200-event limit.
-DEFAULT_FILES_PER_RUN = 2000
+# Files handled by one workflow run before continue-as-new (which drains the run's chunks first: their
+# lanes idle until the last one finishes). A chunk of tens of files costs ~6 history events, so 10,000
+# files are ~1,000-2,000 events; a run whose files fail in their chunks and are retried alone (~6 events
+# each) continues earlier, when Temporal suggests it (4,096 events or 4 MiB), far below the 51,200-event
+# limit. Measured on 2 cores, 10,000 files of 100 ms at 20 at a time: x1.20-1.26 of the ideal time in one
+# run vs x1.24-1.36 in five runs of 2,000.
+DEFAULT_FILES_PER_RUN = 10_000
 
 
 class BatchInput(BaseModel):

@@ -9,12 +9,14 @@ from temporalio.common import RetryPolicy
 from gleitzeit.workflows.batch_plan import (
     MAX_CHUNK_FILES,
     MAX_LANES,
-    TARGET_SECONDS,
+    MAX_TARGET_SECONDS,
+    MIN_TARGET_SECONDS,
     chunk_activity_id,
     chunk_summary,
     plan_chunk,
     retry_after_chunk,
     seconds_per_file,
+    target_seconds,
 )
 
 
@@ -43,9 +45,11 @@ def schedule(window: int, total: int, file_seconds: float | None) -> list[tuple[
 
 def test_up_to_max_lanes_slots_each_chunk_runs_one_file_at_a_time() -> None:
     assert plan_chunk(free=20, window=20, remaining=1000, file_seconds=None) == (2, 1)
-    # Measured 0.1 s per file: chunks of about TARGET_SECONDS.
-    count, concurrency = plan_chunk(free=20, window=20, remaining=1000, file_seconds=0.1)
-    assert concurrency == 1 and count == round(TARGET_SECONDS / 0.1)
+    # Measured 0.1 s per file: chunks of about target_seconds(20 lanes) = 8 s.
+    count, concurrency = plan_chunk(free=20, window=20, remaining=10_000, file_seconds=0.1)
+    assert concurrency == 1 and count == round(target_seconds(20) / 0.1) == 80
+    # A run recorded with another aim keeps it.
+    assert plan_chunk(free=20, window=20, remaining=10_000, file_seconds=0.1, target=2.0) == (20, 1)
     # A slow model: one file per chunk, still no tail to wait for.
     assert plan_chunk(free=4, window=4, remaining=100, file_seconds=30.0) == (1, 1)
 
@@ -56,6 +60,16 @@ def test_beyond_max_lanes_a_chunk_runs_several_files_at_once_for_several_rounds(
     assert concurrency == 4 and count == 4 * 3  # at least MIN_ROUNDS rounds: the tail is paid per chunk
     count, concurrency = plan_chunk(free=3, window=window, remaining=100_000, file_seconds=0.0001)
     assert concurrency == 3 and count <= MAX_CHUNK_FILES  # only the free slots; bounded in size
+
+
+def test_chunks_aim_longer_the_more_lanes_finish_chunks_in_turn() -> None:
+    assert target_seconds(1) == target_seconds(5) == MIN_TARGET_SECONDS  # few lanes: progress moves often
+    assert target_seconds(10) == 4.0
+    assert target_seconds(20) == target_seconds(MAX_LANES) == MAX_TARGET_SECONDS
+    # Beyond MAX_LANES slots the chunks in flight stay MAX_LANES: the aim stays the longest.
+    window = 4 * MAX_LANES
+    count, concurrency = plan_chunk(free=window, window=window, remaining=100_000, file_seconds=0.1)
+    assert (count, concurrency) == (4 * round(MAX_TARGET_SECONDS / 0.1), 4)
 
 
 def test_chunks_shrink_near_the_end_so_the_lanes_finish_together() -> None:

@@ -5,10 +5,12 @@ failures and their retries, inline results, cancellation. Each file's work is a 
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -19,9 +21,14 @@ from gleitzeit.dsl.models import RetrySpec
 from gleitzeit.workflows import WORKFLOWS
 from gleitzeit.workflows.batch import BatchWorkflow
 from gleitzeit.workflows.batch_models import BatchInput, BatchResult
+from gleitzeit.workflows.batch_plan import MIN_TARGET_SECONDS, target_seconds
 from tests.batch.harness import ProcessDouble, batch_settings, double_worker, make_tree
 
 pytestmark = pytest.mark.timeout(120)
+
+HISTORIES = Path(__file__).resolve().parents[1] / "data" / "histories"
+# Re-record after a deliberate, patched change: GLEITZEIT_RECORD_HISTORIES=1 (as tests/integration).
+RECORD = os.environ.get("GLEITZEIT_RECORD_HISTORIES") == "1"
 
 
 async def run_batch(
@@ -204,6 +211,31 @@ async def test_files_run_in_chunks_named_by_their_range(
     assert sum(count for _, count in covered) == 30 and covered[0][0] == 0
     assert all(a + n == b for (a, n), (b, _) in zip(covered, covered[1:], strict=False))
     assert "batch.process_file" not in {s[0] for s in scheduled(history)}
+
+
+async def test_chunks_aim_longer_with_more_lanes_and_runs_recorded_before_replay(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    make_tree(tmp_path / "in", 500)
+    settings = batch_settings(tmp_path)
+    double = ProcessDouble(sleep=0.1)
+    inp = BatchInput(directory=str(tmp_path / "in"), max_concurrent=10)
+    async with double_worker(time_skipping_env.client, settings, double):
+        handle = await start_batch(time_skipping_env.client, inp, settings)
+        result = await wait_batch(handle)
+        history = await handle.fetch_history()
+    if RECORD:
+        (HISTORIES / "batch_chunks.json").write_text(history.to_json())
+    assert result.completed == 500 and double.peak == 10
+    # A file keeps its slot >= 0.1 s, so a chunk aiming at MIN_TARGET_SECONDS never had more than 20
+    # files; 10 lanes aim at target_seconds(10) = 4 s.
+    assert target_seconds(10) == 4.0
+    assert max(files for _, files, _ in double.chunks) > round(MIN_TARGET_SECONDS / 0.1)
+    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(history)
+    # Recorded while every chunk aimed at MIN_TARGET_SECONDS: it replays the chunks it scheduled.
+    recorded = HISTORIES / "batch_chunks.json"
+    await replayer.replay_workflow(WorkflowHistory.from_json("batch_chunks", recorded.read_text()))
 
 
 async def test_a_file_failing_in_its_chunk_is_retried_alone_with_the_rest_of_its_attempts(
