@@ -26,6 +26,7 @@ from gleitzeit.core.errors import (
     ValidationError,
 )
 from gleitzeit.core.errors import TimeoutError as GleitzeitTimeoutError
+from gleitzeit.executors.leftovers import owner_tag
 
 if TYPE_CHECKING:
     from gleitzeit.executors.request import ScriptRequest
@@ -283,14 +284,16 @@ class Workspace:
         """Write the script and its context into a fresh private directory."""
         parent = workspace_parent()
         ws = cls(
-            root=Path(tempfile.mkdtemp(prefix="gleitzeit-script-", dir=parent)),
+            # Named for this process, so that a worker starting after it was killed removes what it
+            # left (executors/leftovers.py).
+            root=Path(tempfile.mkdtemp(prefix=f"gleitzeit-script-{owner_tag()}-", dir=parent)),
             script_name=request.file.name if request.file is not None else "script.py",
             context_bytes=b"",
         )
         try:
             ws.context_bytes = json.dumps(request.context, default=str).encode()
             if parent is not None:  # the script's TMPDIR/HOME stays on disk (see workspace_parent)
-                ws.scratch = Path(tempfile.mkdtemp(prefix="gleitzeit-tmp-"))
+                ws.scratch = Path(tempfile.mkdtemp(prefix=f"gleitzeit-tmp-{owner_tag()}-"))
             ws.in_dir.mkdir()
             ws.out_dir.mkdir()
             if ws.scratch is None:

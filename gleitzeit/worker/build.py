@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from gleitzeit.activities.llm import LlmActivities
 from gleitzeit.config import Settings
+from gleitzeit.executors.leftovers import sweep_stale_workspaces
 from gleitzeit.worker.interceptor import RetryDelayInterceptor
 from gleitzeit.workflows import WORKFLOWS
 
@@ -25,6 +27,7 @@ SANDBOXED_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("gleitzeit.core")
 )
 UNSANDBOXED_RUNNER = UnsandboxedWorkflowRunner()
+_log = logging.getLogger(__name__)
 
 
 def workflow_runner(settings: Settings) -> WorkflowRunner:
@@ -64,7 +67,12 @@ def build_worker(
 
     ``activities`` replaces the real ones (tests register doubles under the same names);
     ``extra_workflows`` are registered next to Gleitzeit's own (the benchmarks' hand-written yardstick).
+    Script workspaces that killed workers of this machine left behind are removed first (every way of
+    running a worker comes through here: ``gleitzeit worker``, the in-process worker, one's own).
     """
+    swept = sweep_stale_workspaces()
+    if swept:
+        _log.info("removed %d script workspace(s) left by killed workers", swept)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,

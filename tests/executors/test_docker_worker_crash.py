@@ -1,4 +1,5 @@
-"""A worker SIGKILLed mid-script, then restarted: the retried attempt completes, the orphan is gone.
+"""A worker SIGKILLed mid-script, then restarted: the retried attempt completes, the orphan container
+and the killed worker's workspace are gone.
 
 Real pieces only: the Temporal dev server, the DAG workflow, the worker in its own process (built by
 gleitzeit.worker.build_worker), the Docker sandbox. Takes ~30 s: Temporal notices the dead worker
@@ -12,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +23,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from gleitzeit.dsl.models import RetrySpec, TaskSpec, WorkflowSpec
+from gleitzeit.executors.leftovers import owner_tag
 from gleitzeit.workflows import DagWorkflow
 from gleitzeit.workflows.models import DagInput
 from tests.fixtures.docker import containers_with_label
@@ -51,6 +54,20 @@ if os.environ["GLEITZEIT_ATTEMPT"] == "1":
     time.sleep(300)
 print(json.dumps({"attempt": int(os.environ["GLEITZEIT_ATTEMPT"])}))
 """
+
+
+def leftover_places() -> list[Path]:
+    """Every folder in the places workspaces are made (the RAM disk and the temporary folder)."""
+    return [
+        p
+        for parent in (Path("/dev/shm"), Path(tempfile.gettempdir()))
+        if parent.is_dir()
+        for p in parent.iterdir()
+    ]
+
+
+def _namespace() -> str:
+    return owner_tag().split("-")[0]
 
 
 class WorkerProcess:
@@ -130,7 +147,12 @@ async def test_a_killed_worker_leaves_no_container_and_the_retry_completes(
     workers[0].kill()  # the crash: no finally blocks run, the container keeps running
     assert attempt_running(1)
 
+    killed = workers[0].proc.pid
+    left = [p for p in leftover_places() if p.name.startswith(f"gleitzeit-script-{_namespace()}-{killed}-")]
+    assert left, "attempt 1's workspace, named for its worker, should be there until a worker starts"
+
     workers.append(WorkerProcess(address, queue, log))
     result = await asyncio.wait_for(handle.result(), timeout=120)
     assert result.results[task_id]["result"] == {"attempt": 2}
     assert containers_with_label("gleitzeit.task_id", task_id) == [], "the orphan of attempt 1 survived"
+    assert not any(p.exists() for p in left), "the new worker did not remove the killed one's workspace"
