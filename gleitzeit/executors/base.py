@@ -26,7 +26,7 @@ from gleitzeit.core.errors import (
     ValidationError,
 )
 from gleitzeit.core.errors import TimeoutError as GleitzeitTimeoutError
-from gleitzeit.executors.leftovers import owner_tag
+from gleitzeit.executors.leftovers import RAM_DISK, owner_tag
 
 if TYPE_CHECKING:
     from gleitzeit.executors.request import ScriptRequest
@@ -212,8 +212,8 @@ def truncation_marker(dropped: int) -> str:
 
 
 # Workspaces go to this RAM disk when it has room (and TMPDIR does not say otherwise): see
-# workspace_parent.
-_RAM_DISK = Path("/dev/shm")
+# workspace_parent. (A module name of its own: tests point it elsewhere.)
+_RAM_DISK = RAM_DISK
 _RAM_DISK_MIN_FREE = 256 * 1024 * 1024
 
 

@@ -22,10 +22,11 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
-__all__ = ["owner_tag", "sweep_stale_workspaces"]
+__all__ = ["RAM_DISK", "owner_tag", "sweep_stale_workspaces"]
 
 _NAME = re.compile(r"gleitzeit-(?:script|tmp)-(\d+)-(\d+)-")
-_RAM_DISK = Path("/dev/shm")
+# Where workspaces go when it has room (base.workspace_parent), else the temporary folder.
+RAM_DISK = Path("/dev/shm")
 
 
 @cache
@@ -56,7 +57,7 @@ def sweep_stale_workspaces(parents: list[Path] | None = None) -> int:
     namespace that no longer run; returns how many were removed."""
     namespace, me = _pid_namespace(), os.getpid()
     removed = 0
-    for parent in parents if parents is not None else [_RAM_DISK, Path(tempfile.gettempdir())]:
+    for parent in parents if parents is not None else [RAM_DISK, Path(tempfile.gettempdir())]:
         try:
             entries = list(os.scandir(parent))
         except OSError:  # no such folder here

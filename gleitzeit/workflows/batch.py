@@ -54,7 +54,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from gleitzeit.workflows.batch_plan import (
         MAX_ACTIVITY_ID,
-        MAX_LANES,
         MIN_TARGET_SECONDS,
         chunk_activity_id,
         chunk_log_name,
@@ -177,7 +176,7 @@ class BatchWorkflow:
         self._chunks = workflow.patched(CHUNKS_PATCH)
         window = max(1, min(inp.max_concurrent, MAX_IN_FLIGHT))
         if self._chunks and workflow.patched(TARGET_PATCH):
-            self._target = target_seconds(min(window, MAX_LANES))
+            self._target = target_seconds(window)
         if state.listing_id is None:
             self._update_details("listing files")
             await self._list(inp)

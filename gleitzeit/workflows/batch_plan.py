@@ -15,7 +15,7 @@ its tail (its last files finish one by one while the chunk still holds all ``c``
   the extra activities cost the server less than the tails cost the lanes). Beyond ``MAX_LANES``
   slots ``c`` grows, so that at most ``MAX_LANES`` chunks are in flight, and such a chunk has at
   least ``MIN_ROUNDS`` rounds of ``c`` files.
-- ``k`` aims at chunks of ``target_seconds(chunks in flight)`` (from the seconds per file measured on
+- ``k`` aims at chunks of ``target_seconds(window)`` (from the seconds per file measured on
   earlier chunks; ``FIRST_ROUNDS`` rounds until there is a measurement): ``PROGRESS_STEP`` seconds per
   chunk in flight, between ``MIN_TARGET_SECONDS`` and ``MAX_TARGET_SECONDS``. Every chunk costs a round
   trip (its completion, a workflow task, the next chunk's start) during which its slots are idle, and
@@ -85,14 +85,14 @@ def plan_chunk(
     ``free`` of ``window`` slots are free, ``remaining`` files are left to schedule in this run (both
     positive), a file took ``file_seconds`` so far (None: unknown), and the chunks in flight have about
     ``in_flight_left`` files still to run. A chunk aims at ``target`` seconds (default:
-    ``target_seconds`` of the chunks this window keeps in flight).
+    ``target_seconds(window)``).
     """
     lane = max(1, math.ceil(window / MAX_LANES))
     concurrency = min(free, lane)
     if file_seconds is None:
         rounds = FIRST_ROUNDS
     else:
-        aim = target if target is not None else target_seconds(min(window, MAX_LANES))
+        aim = target if target is not None else target_seconds(window)
         rounds = round(aim / max(file_seconds, 1e-3))
     rounds = max(1 if concurrency == 1 else MIN_ROUNDS, rounds)
     # Guided: a chunk takes at most its slots' share of the work left (in flight included), so that
@@ -102,8 +102,10 @@ def plan_chunk(
     return count, min(concurrency, count)
 
 
-def target_seconds(chunks_in_flight: int) -> float:
-    """How long a chunk aims to run when ``chunks_in_flight`` chunks run side by side (see above)."""
+def target_seconds(window: int) -> float:
+    """How long a chunk aims to run when ``window`` files may be in flight: ``PROGRESS_STEP`` per chunk
+    that the window keeps in flight (at most ``MAX_LANES``), within the MIN and MAX (see above)."""
+    chunks_in_flight = min(window, MAX_LANES)
     return min(MAX_TARGET_SECONDS, max(MIN_TARGET_SECONDS, PROGRESS_STEP * chunks_in_flight))
 
 

@@ -45,7 +45,7 @@ def schedule(window: int, total: int, file_seconds: float | None) -> list[tuple[
 
 def test_up_to_max_lanes_slots_each_chunk_runs_one_file_at_a_time() -> None:
     assert plan_chunk(free=20, window=20, remaining=1000, file_seconds=None) == (2, 1)
-    # Measured 0.1 s per file: chunks of about target_seconds(20 lanes) = 8 s.
+    # Measured 0.1 s per file: chunks of about target_seconds(20) = 8 s.
     count, concurrency = plan_chunk(free=20, window=20, remaining=10_000, file_seconds=0.1)
     assert concurrency == 1 and count == round(target_seconds(20) / 0.1) == 80
     # A run recorded with another aim keeps it.
@@ -68,6 +68,7 @@ def test_chunks_aim_longer_the_more_lanes_finish_chunks_in_turn() -> None:
     assert target_seconds(20) == target_seconds(MAX_LANES) == MAX_TARGET_SECONDS
     # Beyond MAX_LANES slots the chunks in flight stay MAX_LANES: the aim stays the longest.
     window = 4 * MAX_LANES
+    assert target_seconds(window) == MAX_TARGET_SECONDS
     count, concurrency = plan_chunk(free=window, window=window, remaining=100_000, file_seconds=0.1)
     assert (count, concurrency) == (4 * round(MAX_TARGET_SECONDS / 0.1), 4)
 

@@ -31,6 +31,15 @@ HISTORIES = Path(__file__).resolve().parents[1] / "data" / "histories"
 RECORD = os.environ.get("GLEITZEIT_RECORD_HISTORIES") == "1"
 
 
+async def run_with_history(
+    env: WorkflowEnvironment, tmp_path: Path, double: ProcessDouble, inp: BatchInput
+) -> tuple[BatchResult, WorkflowHistory]:
+    settings = batch_settings(tmp_path)
+    async with double_worker(env.client, settings, double):
+        handle = await start_batch(env.client, inp, settings)
+        return await wait_batch(handle), await handle.fetch_history()
+
+
 async def run_batch(
     env: WorkflowEnvironment, tmp_path: Path, double: ProcessDouble, **kw: object
 ) -> BatchResult:
@@ -196,13 +205,9 @@ async def test_files_run_in_chunks_named_by_their_range(
     time_skipping_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     names = make_tree(tmp_path / "in", 30)
-    settings = batch_settings(tmp_path)
     double = ProcessDouble(sleep=0.02)
     inp = BatchInput(directory=str(tmp_path / "in"), max_concurrent=6)
-    async with double_worker(time_skipping_env.client, settings, double):
-        handle = await start_batch(time_skipping_env.client, inp, settings)
-        result = await wait_batch(handle)
-        history = await handle.fetch_history()
+    result, history = await run_with_history(time_skipping_env, tmp_path, double, inp)
     assert result.completed == 30 and double.per_file() == {n: 1 for n in names} and double.peak == 6
     chunks = [s for s in scheduled(history) if s[0] == "batch.process_files"]
     assert len(chunks) == len(double.chunks) < 30
@@ -217,13 +222,9 @@ async def test_chunks_aim_longer_with_more_lanes_and_runs_recorded_before_replay
     time_skipping_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     make_tree(tmp_path / "in", 500)
-    settings = batch_settings(tmp_path)
     double = ProcessDouble(sleep=0.1)
     inp = BatchInput(directory=str(tmp_path / "in"), max_concurrent=10)
-    async with double_worker(time_skipping_env.client, settings, double):
-        handle = await start_batch(time_skipping_env.client, inp, settings)
-        result = await wait_batch(handle)
-        history = await handle.fetch_history()
+    result, history = await run_with_history(time_skipping_env, tmp_path, double, inp)
     if RECORD:
         (HISTORIES / "batch_chunks.json").write_text(history.to_json())
     assert result.completed == 500 and double.peak == 10
@@ -242,15 +243,11 @@ async def test_a_file_failing_in_its_chunk_is_retried_alone_with_the_rest_of_its
     time_skipping_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     names = make_tree(tmp_path / "in", 8)
-    settings = batch_settings(tmp_path)
     double = ProcessDouble(fail_times={names[4]: 1, names[5]: 5})
     inp = BatchInput(
         directory=str(tmp_path / "in"), max_concurrent=2, retry=RetrySpec(max_attempts=3, jitter=False)
     )
-    async with double_worker(time_skipping_env.client, settings, double):
-        handle = await start_batch(time_skipping_env.client, inp, settings)
-        result = await wait_batch(handle)
-        history = await handle.fetch_history()
+    result, history = await run_with_history(time_skipping_env, tmp_path, double, inp)
     assert result.completed == 7 and result.failed == 1
     assert [a for f, a in double.calls if f == names[4]] == [1, 2]
     assert [a for f, a in double.calls if f == names[5]] == [1, 2, 3]  # 3 attempts in all, not 1 + 3
