@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 
 import typer
@@ -23,6 +24,11 @@ async def serve_worker(task_queue: str | None, max_concurrent_activities: int) -
         settings = settings.model_copy(update={"task_queue": task_queue})
     client = await connect(settings)
     w = build_worker(client, settings, max_concurrent_activities=max_concurrent_activities)
+    # What start-up made (modules, classes, the SDK's and pydantic's tables: ~93,000 objects) lives as
+    # long as the process: frozen, a full collection no longer walks it. In a batch of 10,000 files
+    # each full collection stalled every lane for ~125 ms (5 of them); frozen, ~22 ms (4).
+    gc.collect()
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -195,6 +195,29 @@ async def test_on_error_continue_skips_dependents_and_finishes_partial(h: Harnes
     assert "bad input" in (by_id["a"].error or "")
 
 
+async def test_dependents_of_a_failure_are_skipped_while_every_slot_is_taken(h: Harness) -> None:
+    # a fails at once; its slot goes to c, so every slot is taken again when d (after a) comes up:
+    # d must be skipped then, not when a slot frees after b and c (scheduling looks at the tasks with
+    # dependencies only, from where it had got to, once the slots are full).
+    h.acts.plan("a", fail("bad input", non_retryable=True, error_type="InvalidParameters"))
+    for slow in ("b", "c"):
+        h.acts.plan(slow, Step(sleep=1.0, result={"response": slow}))
+    wf = spec(task("a", on_error="continue"), task("b"), task("c"), task("d", "a"), task("e"), max_parallel=2)
+    result = await h.run(wf)
+    by_id = {t.task_id: t for t in result.tasks}
+    assert {k: t.state for k, t in by_id.items()} == {
+        "a": "failed",
+        "b": "completed",
+        "c": "completed",
+        "d": "skipped",
+        "e": "completed",
+    }
+    assert by_id["d"].reason == "dependency 'a' failed"
+    d_ended, b_ended = by_id["d"].ended_at, by_id["b"].ended_at
+    assert d_ended is not None and b_ended is not None and d_ended < b_ended
+    assert sorted(h.acts.started_order()) == ["a", "b", "c", "e"]
+
+
 async def test_when_false_skips_task_and_its_dependents(h: Harness) -> None:
     wf = spec(
         task("a"),
