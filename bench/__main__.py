@@ -35,7 +35,7 @@ class Config:
     chain_reps: int = 5
     fanout_python: int = 1000
     fanout_noop: int = 1000
-    fanout_reps: int = 2
+    fanout_reps: int = 3  # the median of three: one fan-out run on a shared machine is noisy
     cap: int = 50
     original: bool = True
     chat_calls: int = 200
