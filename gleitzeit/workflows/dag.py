@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutError
@@ -217,7 +217,7 @@ class DagWorkflow:
                 changed = changed or outcome
         return None
 
-    def _readiness(self, task: TaskSpec) -> str:
+    def _readiness(self, task: TaskSpec) -> Literal["waiting", "skipped", "ready"]:
         """``waiting`` (a dependency is not done), ``skipped`` (one ended without completing: the task
         is marked skipped now) or ``ready``."""
         if any(self._state[d].state not in DONE_STATES for d in task.dependencies):
