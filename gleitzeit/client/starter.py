@@ -17,13 +17,15 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from gleitzeit.client.failures import translate_workflow_failure
 from gleitzeit.config import Settings
-from gleitzeit.core.errors import TemporalUnavailableError, ValidationError, WorkflowExecutionError
+from gleitzeit.core.errors import Problem, TemporalUnavailableError, ValidationError, WorkflowExecutionError
 from gleitzeit.dsl.models import WorkflowSpec
 from gleitzeit.workflows.dag import DagWorkflow
 from gleitzeit.workflows.models import DagInput, DagResult
 
 __all__ = [
+    "MAX_INPUT_BYTES",
     "PIPELINE_ATTRIBUTE",
+    "check_input_size",
     "new_workflow_id",
     "registered_search_attributes",
     "start_pipeline",
@@ -35,6 +37,10 @@ PIPELINE_ATTRIBUTE = SearchAttributeKey.for_keyword("GleitzeitPipeline")
 FILE_ATTRIBUTE = SearchAttributeKey.for_keyword("GleitzeitFile")
 # Beyond the workflow's own timeout, how long Temporal waits before it ends a run that never answered.
 EXECUTION_TIMEOUT_GRACE = 300.0
+# Temporal refuses a workflow input over its blob size limit (2 MiB by default) with an RPC error that
+# names neither the file nor what to do. A pipeline's input is its whole spec: ~420 bytes per task of
+# an expanded batch form, so a batch of ~5,000 files gets there. Checked here first, with headroom.
+MAX_INPUT_BYTES = 2_000_000
 
 
 def new_workflow_id(name: str) -> str:
@@ -100,6 +106,8 @@ async def start_pipeline(
     request_eager_start: bool = False,
 ) -> WorkflowHandle[Any, DagResult]:
     wid = workflow_id or spec.id and f"{spec.id}-{uuid.uuid4().hex[:8]}" or new_workflow_id(spec.name)
+    dag_input = DagInput(spec=spec, inputs=inputs, default_max_parallel=settings.max_parallel)
+    check_input_size(dag_input)
     attributes = await registered_search_attributes(client, settings.namespace)
     pairs: list[SearchAttributePair[Any]] = []
     if PIPELINE_ATTRIBUTE.name in attributes:
@@ -110,7 +118,7 @@ async def start_pipeline(
     try:
         return await client.start_workflow(
             DagWorkflow.run,
-            DagInput(spec=spec, inputs=inputs, default_max_parallel=settings.max_parallel),
+            dag_input,
             id=wid,
             task_queue=task_queue or settings.task_queue,
             execution_timeout=execution_timeout,
@@ -127,6 +135,36 @@ async def start_pipeline(
                 f"Temporal at {settings.temporal_address} could not start the workflow: {exc.message}"
             ) from exc
         raise WorkflowExecutionError(f"Temporal refused to start the workflow: {exc.message}") from exc
+
+
+def check_input_size(dag_input: DagInput) -> None:
+    """Raise ValidationError when Temporal would refuse ``dag_input`` as too large, saying what to do."""
+    size = len(dag_input.model_dump_json())
+    if size <= MAX_INPUT_BYTES:
+        return
+    spec = dag_input.spec
+    batch = spec.metadata.get("batch")
+    if isinstance(batch, dict):  # an expanded batch form (see gleitzeit.dsl.batch.expand_batch)
+        count = batch.get("file_count", len(spec.tasks))
+        problem = Problem(
+            f"the batch '{spec.name}' has {count} files: as one task per file its input comes to "
+            f"{size:,} bytes, over the {MAX_INPUT_BYTES:,} Temporal accepts",
+            file=spec.source_file,
+            key="batch",
+            code="too-large",
+            hint="run it as a durable batch, which lists the files on the worker and goes through them "
+            "in pages: `gleitzeit run FILE`, POST /v1/batch, or GleitzeitClient.batch_process",
+        )
+    else:
+        problem = Problem(
+            f"the workflow '{spec.name}' ({len(spec.tasks)} tasks, inputs included) comes to {size:,} "
+            f"bytes as Temporal input, over the {MAX_INPUT_BYTES:,} it accepts",
+            file=spec.source_file,
+            code="too-large",
+            hint="pass large data through files (file_path, files, a script's context) instead of "
+            "inline parameters or inputs, or split the pipeline",
+        )
+    raise ValidationError(problems=[problem])
 
 
 async def wait_result(handle: WorkflowHandle[Any, DagResult]) -> DagResult:
