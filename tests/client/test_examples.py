@@ -8,7 +8,9 @@ The examples are copied into a file root of the API first (what they write stays
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,16 @@ EXAMPLES = REPO / "examples" / "client"
 # Helpers the examples call, not examples themselves.
 HELPERS = {"process_data.py", "save_results.py"}
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if p.name not in HELPERS)
+
+
+def sdk_teardown_abort(returncode: int, stderr: str) -> bool:
+    """The Temporal SDK's threads aborted the interpreter's teardown (SDK issue #300, docs/client.md):
+    rare, after the script has done everything; what it did is still checked."""
+    return (
+        returncode == -signal.SIGABRT
+        and "PyGILState_Release" in stderr
+        and "Python runtime state: finalizing" in stderr
+    )
 
 
 def test_every_reference_section_has_an_example() -> None:
@@ -46,9 +58,26 @@ async def test_example_runs(client_stack: ClientStack, script: str, mode: str) -
     if not workdir.exists():
         shutil.copytree(EXAMPLES, workdir)
     done = await run_process([sys.executable, script], stack_env(client_stack, mode), cwd=workdir)
-    assert done.returncode == 0, f"{script} ({mode}) failed:\n{done.stdout}\n{done.stderr[-4000:]}"
+    if sdk_teardown_abort(done.returncode, done.stderr):
+        warnings.warn(
+            f"{script} ({mode}): aborted in interpreter teardown (Temporal SDK issue #300)", stacklevel=1
+        )
+    else:
+        assert done.returncode == 0, f"{script} ({mode}) failed:\n{done.stdout}\n{done.stderr[-4000:]}"
     assert "Traceback" not in done.stderr
     if script == "complete_pipeline.py":
         assert "Pipeline complete" in done.stdout and (Path(workdir) / "report.json").exists()
     if script == "utilities.py":
         assert "mode: " + mode in done.stdout
+
+
+def test_only_the_sdk_teardown_abort_is_let_through() -> None:
+    # What the abort printed in CI on 2026-12-02 (complete_pipeline.py, native mode).
+    seen = (
+        "Fatal Python error: PyGILState_Release: thread state 0x7f4a780023e0 must be current when releasing\n"
+        "Python runtime state: finalizing (tstate=0x00007f4a93f76ef8)\n"
+    )
+    assert sdk_teardown_abort(-6, seen)
+    assert not sdk_teardown_abort(1, seen)
+    assert not sdk_teardown_abort(-6, "Fatal Python error: Segmentation fault\n")
+    assert not sdk_teardown_abort(-11, seen)
