@@ -36,6 +36,11 @@ def _verdict(ok: bool | None, floor_ok: bool | None = None, floor: str = "") -> 
     return "NOT met"
 
 
+def _within(value: Any, limit: float) -> bool | None:
+    """``value <= limit``, or None when the figure is missing."""
+    return None if value is None else bool(value <= limit)
+
+
 def _ratio(a: Any, b: Any) -> float | None:
     if a is None or b is None or not b:
         return None
@@ -129,7 +134,7 @@ def render(r: dict[str, Any]) -> str:
             "<= 1.0x",
             _verdict(
                 None if ratio1 is None else ratio1 <= 1.0 and gz_step <= step_target,
-                None if hand_step is None else hand_step <= step_target,
+                _within(hand_step, step_target),
                 "the hand-written workflow",
             ),
         )
@@ -157,9 +162,7 @@ def render(r: dict[str, Any]) -> str:
             NA
             if na
             else _verdict(
-                None if added is None else added <= 20,
-                None if chat.get("hand_added_p50_ms") is None else chat["hand_added_p50_ms"] <= 20,
-                "the hand-written workflow",
+                _within(added, 20), _within(chat.get("hand_added_p50_ms"), 20), "the hand-written workflow"
             ),
         )
     )
@@ -179,8 +182,8 @@ def render(r: dict[str, Any]) -> str:
             NA
             if na
             else _verdict(
-                None if ratio4 is None else ratio4 <= 1.2,
-                None if batch.get("direct_ratio_to_ideal") is None else batch["direct_ratio_to_ideal"] <= 1.2,
+                _within(ratio4, 1.2),
+                _within(batch.get("direct_ratio_to_ideal"), 1.2),
                 "calling ollama directly",
             ),
         )

@@ -23,7 +23,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from gleitzeit.dsl.models import RetrySpec, TaskSpec, WorkflowSpec
-from gleitzeit.executors.leftovers import owner_tag
+from gleitzeit.executors.leftovers import RAM_DISK, owner_tag
 from gleitzeit.workflows import DagWorkflow
 from gleitzeit.workflows.models import DagInput
 from tests.fixtures.docker import containers_with_label
@@ -59,10 +59,7 @@ print(json.dumps({"attempt": int(os.environ["GLEITZEIT_ATTEMPT"])}))
 def leftover_places() -> list[Path]:
     """Every folder in the places workspaces are made (the RAM disk and the temporary folder)."""
     return [
-        p
-        for parent in (Path("/dev/shm"), Path(tempfile.gettempdir()))
-        if parent.is_dir()
-        for p in parent.iterdir()
+        p for parent in (RAM_DISK, Path(tempfile.gettempdir())) if parent.is_dir() for p in parent.iterdir()
     ]
 
 
