@@ -24,8 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from temporalio.client import WorkflowHandle
 
-from gleitzeit.cli.progress import watching
-from gleitzeit.cli.run import announce_start
+from gleitzeit.cli.progress import announce_start, watching
 from gleitzeit.client.batch import start_batch, wait_batch
 from gleitzeit.client.starter import web_url
 from gleitzeit.config import Settings

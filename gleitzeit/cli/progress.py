@@ -1,12 +1,14 @@
-"""Live progress of a run: a rich progress bar and task table on a terminal, plain lines otherwise."""
+"""Live progress of a run: a rich progress bar and task table on a terminal, plain lines otherwise;
+and ``announce_start``, the line every run command prints when its run started."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -17,7 +19,10 @@ from temporalio.client import WorkflowHandle
 from gleitzeit.workflows.dag import DagWorkflow
 from gleitzeit.workflows.models import WorkflowProgress
 
-__all__ = ["STATE_STYLE", "watch_progress", "watching"]
+if TYPE_CHECKING:
+    from gleitzeit.runtime import LocalRuntime
+
+__all__ = ["STATE_STYLE", "announce_start", "watch_progress", "watching"]
 
 STATE_STYLE = {
     "pending": ("·", "dim"),
@@ -128,3 +133,30 @@ async def watching(
     finally:
         done.set()
         await task
+
+
+async def announce_start(
+    rt: LocalRuntime,
+    handle: Any,
+    kind: str,
+    url: str,
+    *,
+    wait: bool,
+    as_json: bool,
+    out: Console,
+    err: Console,
+) -> bool:
+    """Say a run started (with its web-UI link); make sure a worker picks it up when we wait.
+
+    Returns False for ``--no-wait``, after printing the id (or JSON) the caller's script needs.
+    """
+    err.print(f"{kind} [bold]{handle.id}[/] started: {url}")
+    if wait and await rt.ensure_progress(handle):
+        err.print(f"[dim]{rt.notes[-1]}[/]")
+    if wait:
+        return True
+    if as_json:
+        print(json.dumps({"workflow_id": handle.id, "run_id": handle.result_run_id, "url": url}))
+    else:
+        out.print(handle.id)
+    return False

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from gleitzeit.cli.app import app
+from gleitzeit.cli.progress import announce_start, watch_progress, watching
 from gleitzeit.client.starter import start_pipeline, wait_result, web_url
 from gleitzeit.config import Settings, get_settings
 from gleitzeit.core.errors import (
@@ -29,7 +30,7 @@ from gleitzeit.dsl.models import WorkflowSpec
 from gleitzeit.runtime import LocalRuntime, WorkerMode
 from gleitzeit.workflows.models import DagResult
 
-__all__ = ["announce_start", "load_for_run", "parse_inputs", "run"]
+__all__ = ["load_for_run", "parse_inputs", "run"]
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -90,33 +91,6 @@ def _show(value: Any, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[:limit] + f" ... ({len(text)} chars)"
 
 
-async def announce_start(
-    rt: LocalRuntime,
-    handle: Any,
-    kind: str,
-    url: str,
-    *,
-    wait: bool,
-    as_json: bool,
-    out: Console,
-    err: Console,
-) -> bool:
-    """Say a run started (with its web-UI link); make sure a worker picks it up when we wait.
-
-    Returns False for ``--no-wait``, after printing the id (or JSON) the caller's script needs.
-    """
-    err.print(f"{kind} [bold]{handle.id}[/] started: {url}")
-    if wait and await rt.ensure_progress(handle):
-        err.print(f"[dim]{rt.notes[-1]}[/]")
-    if wait:
-        return True
-    if as_json:
-        print(json.dumps({"workflow_id": handle.id, "run_id": handle.result_run_id, "url": url}))
-    else:
-        out.print(handle.id)
-    return False
-
-
 async def _run(
     file: Path,
     inputs: dict[str, str],
@@ -169,8 +143,6 @@ async def _run(
             rt, handle, "workflow", url, wait=wait, as_json=as_json, out=out, err=err
         ):
             return EXIT_OK
-
-        from gleitzeit.cli.progress import watch_progress, watching
 
         try:
             async with watching(watch_progress, handle, err):
