@@ -28,7 +28,7 @@ from typing import Any
 from bench.common import ROOT, BenchServer, ollama_double, percentile
 from bench.handwritten import HAND_WORKFLOWS, HandChat
 from gleitzeit.activities.models import TaskInput
-from gleitzeit.client.connection import connect
+from gleitzeit.services.connection import connect
 from gleitzeit.worker.build import build_worker
 
 __all__ = ["measure_batch", "measure_chat"]
@@ -194,7 +194,7 @@ async def _direct_batch(url: str, docs: Path, max_concurrent: int) -> float:
 async def _wait_for_worker(settings: Any, worker: subprocess.Popen[bytes], limit: float = 120.0) -> None:
     from temporalio.client import Client
 
-    from gleitzeit.runtime import live_pollers
+    from gleitzeit.services.runtime import live_pollers
 
     client = await Client.connect(settings.temporal_address, namespace=settings.namespace)
     deadline = time.monotonic() + limit

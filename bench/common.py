@@ -1,7 +1,7 @@
 """Shared pieces of the benchmarks: a private dev server, an OllamaDouble subprocess, statistics.
 
 Every benchmark that needs Temporal runs against one dev server started here, with exactly the flags
-``gleitzeit.server.devserver`` uses for users (SQLite file, persistence settings, dynamic config), on a
+``gleitzeit.services.temporal_dev`` uses for users (SQLite file, persistence settings, dynamic config), on a
 free port and a temporary data directory, so what we measure is what ``gleitzeit run`` gets.
 """
 
@@ -76,7 +76,7 @@ class BenchServer:
 @contextlib.contextmanager
 def bench_server(**overrides: Any) -> Iterator[BenchServer]:
     """A dev server of our own (headless, temporary SQLite file), stopped and removed afterwards."""
-    from gleitzeit.server.devserver import start_dev_server, stop_dev_server
+    from gleitzeit.services.temporal_dev import start_dev_server, stop_dev_server
 
     data_dir = Path(tempfile.mkdtemp(prefix="gleitzeit-bench-"))
     settings = Settings(

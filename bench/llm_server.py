@@ -129,8 +129,8 @@ def _median(rows: list[dict[str, float]], key: str) -> float:
 
 def run(quick: bool = False) -> dict[str, Any]:
     """Run the benchmark; returns the medians and the ratio (prints nothing)."""
-    from gleitzeit.llm_server.launcher import start_llm_server
-    from gleitzeit.llm_server.server import llm_backend_available
+    from gleitzeit.llm_server.serving import llm_backend_available
+    from gleitzeit.services.llm import start_llm_server
 
     ok, hint = llm_backend_available()
     if not ok:

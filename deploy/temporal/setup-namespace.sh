@@ -5,7 +5,7 @@
 # against any other server:  TEMPORAL_ADDRESS=host:7233 sh deploy/temporal/setup-namespace.sh
 set -eu
 : "${TEMPORAL_ADDRESS:=temporal:7233}" "${TEMPORAL_NAMESPACE:=default}" "${TEMPORAL_RETENTION:=7d}"
-# Keep in step with gleitzeit/server/devserver.py (SEARCH_ATTRIBUTES); a test compares them.
+# Keep in step with gleitzeit/services/temporal_dev.py (SEARCH_ATTRIBUTES); a test compares them.
 : "${GLEITZEIT_SEARCH_ATTRIBUTES:=GleitzeitPipeline=Keyword GleitzeitFile=Keyword}"
 
 echo "waiting for Temporal at $TEMPORAL_ADDRESS"

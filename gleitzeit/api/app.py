@@ -25,7 +25,7 @@ from gleitzeit.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
 from gleitzeit.api.paths import PathGuard
 from gleitzeit.client.native import NativeBackend
 from gleitzeit.config import Settings, get_settings
-from gleitzeit.runtime import WorkerMode
+from gleitzeit.services.runtime import WorkerMode
 
 __all__ = ["create_app"]
 

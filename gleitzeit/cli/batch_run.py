@@ -31,7 +31,7 @@ from gleitzeit.config import Settings
 from gleitzeit.core.errors import ExecutionError, TimeoutError, ValidationError
 from gleitzeit.dsl import references
 from gleitzeit.dsl.models import RetrySpec, WorkflowSpec
-from gleitzeit.runtime import LocalRuntime, WorkerMode
+from gleitzeit.services.runtime import LocalRuntime, WorkerMode
 from gleitzeit.workflows.batch import BatchWorkflow
 from gleitzeit.workflows.batch_models import BatchInput, BatchProgress, BatchResult
 

@@ -10,8 +10,8 @@ from rich.console import Console
 
 from gleitzeit.cli.app import app
 from gleitzeit.config import get_settings
-from gleitzeit.runtime import LocalRuntime
-from gleitzeit.server.devserver import stop_dev_server
+from gleitzeit.services.runtime import LocalRuntime
+from gleitzeit.services.temporal_dev import stop_dev_server
 
 __all__ = ["dev"]
 

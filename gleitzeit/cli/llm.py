@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from gleitzeit.cli.app import llm_app
-from gleitzeit.llm_server.server import DEFAULT_HOST, DEFAULT_PORT, ServeOptions
+from gleitzeit.llm_server.serving import DEFAULT_HOST, DEFAULT_PORT, ServeOptions
 
 __all__ = ["serve"]
 
@@ -30,7 +30,7 @@ def serve(
 ) -> None:
     """Serve Ollama's REST API (chat, generate, embed, tags, show, ps, pull, version) with the
     bundled models: smollm2:135m (chat) and all-minilm (embeddings)."""
-    from gleitzeit.llm_server.server import run_server
+    from gleitzeit.llm_server.serving import run_server
 
     run_server(
         ServeOptions(

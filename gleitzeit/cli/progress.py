@@ -20,7 +20,7 @@ from gleitzeit.workflows.dag import DagWorkflow
 from gleitzeit.workflows.models import WorkflowProgress
 
 if TYPE_CHECKING:
-    from gleitzeit.runtime import LocalRuntime
+    from gleitzeit.services.runtime import LocalRuntime
 
 __all__ = ["STATE_STYLE", "announce_start", "watch_progress", "watching"]
 

@@ -27,7 +27,7 @@ from gleitzeit.core.errors import (
     ValidationError,
 )
 from gleitzeit.dsl.models import WorkflowSpec
-from gleitzeit.runtime import LocalRuntime, WorkerMode
+from gleitzeit.services.runtime import LocalRuntime, WorkerMode
 from gleitzeit.workflows.models import DagResult
 
 __all__ = ["load_for_run", "parse_inputs", "run"]

@@ -20,7 +20,7 @@ def serve(
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level"),
 ) -> None:
     """Serve the REST API until interrupted. Set GLEITZEIT_API_TOKEN to require a bearer token."""
-    from gleitzeit.api.server import serve as run_server
+    from gleitzeit.api.serving import serve as run_server
 
     settings = get_settings()
     err = Console(stderr=True)

@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 
 from gleitzeit.cli.app import app
-from gleitzeit.client.connection import connect
 from gleitzeit.config import get_settings
 from gleitzeit.executors.forkserver import shutdown_fork_servers
+from gleitzeit.services.connection import connect
 from gleitzeit.worker.build import build_worker
 
 __all__ = ["worker"]

@@ -34,7 +34,6 @@ from gleitzeit.client.handles import ProgressCallback, WorkflowRun
 from gleitzeit.client.native import NativeBackend
 from gleitzeit.client.remote import RemoteBackend
 from gleitzeit.client.results import WorkflowResults
-from gleitzeit.client.server_process import ApiServerProcess, api_answers, start_api_server
 from gleitzeit.client.specs import DEFAULT_CHAT_MODEL, chat_messages_for
 from gleitzeit.config import Settings, get_settings
 from gleitzeit.core.errors import (
@@ -44,6 +43,7 @@ from gleitzeit.core.errors import (
 )
 from gleitzeit.core.models import Task, TaskResult, WorkflowSummary
 from gleitzeit.dsl.models import WorkflowSpec
+from gleitzeit.services.api_process import ApiServerProcess, api_answers, start_api_server
 from gleitzeit.workflows.batch_models import BatchInput
 
 __all__ = ["DEFAULT_BATCH_PROMPT", "GleitzeitClient", "Mode"]

@@ -50,7 +50,7 @@ from gleitzeit.core.errors import (
 )
 from gleitzeit.core.models import Task, TaskResult, WorkflowExecution, WorkflowSummary
 from gleitzeit.dsl.models import WorkflowSpec
-from gleitzeit.runtime import LocalRuntime, WorkerMode, live_pollers
+from gleitzeit.services.runtime import LocalRuntime, WorkerMode, live_pollers
 from gleitzeit.workflows.batch_models import BatchInput
 
 __all__ = ["NativeBackend", "normalise_model_name"]
@@ -95,7 +95,7 @@ class NativeBackend:
 
     async def start(self) -> None:
         if not self.start_services:
-            from gleitzeit.client.connection import connect
+            from gleitzeit.services.connection import connect
 
             with contextlib.suppress(TemporalUnavailableError):  # status reports it
                 self._client = await connect(self.settings)
@@ -137,7 +137,7 @@ class NativeBackend:
             if self._llm_ready:
                 return
             if self.settings.auto_start_llm:
-                from gleitzeit.llm_server.launcher import ensure_llm_server
+                from gleitzeit.services.llm import ensure_llm_server
 
                 self._llm_started = await ensure_llm_server(self.settings)
             self._llm_ready = True

@@ -1,16 +1,11 @@
 """The embedded LLM server: Ollama's REST API over llama.cpp with bundled models.
 
-``gleitzeit llm serve`` runs it; ``ensure_llm_server`` starts it when nothing answers at OLLAMA_HOST.
-Heavy parts (xllamacpp, FastAPI) load only when the server itself runs.
+``gleitzeit llm serve`` (``serving.run_server``) runs it in this process; the routes are ``APIRouter``s in
+``routes/``. Starting it as a background process when nothing answers at OLLAMA_HOST is a service:
+``gleitzeit.services.llm.ensure_llm_server``. Heavy parts (xllamacpp, FastAPI) load only when the
+server itself runs.
 """
 
 from __future__ import annotations
 
-from gleitzeit.llm_server.launcher import (
-    LlmServerHandle,
-    ensure_llm_server,
-    llm_server_answers,
-    start_llm_server,
-)
-
-__all__ = ["LlmServerHandle", "ensure_llm_server", "llm_server_answers", "start_llm_server"]
+__all__: list[str] = []

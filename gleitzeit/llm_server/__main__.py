@@ -1,4 +1,4 @@
-"""``python -m gleitzeit.llm_server``: the embedded Ollama-API server (what the launcher starts)."""
+"""``python -m gleitzeit.llm_server``: the embedded Ollama-API server (what ``gleitzeit.services.llm`` starts)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from gleitzeit.core.errors import GleitzeitError
-from gleitzeit.llm_server.server import DEFAULT_HOST, DEFAULT_PORT, ServeOptions, run_server
+from gleitzeit.llm_server.serving import DEFAULT_HOST, DEFAULT_PORT, ServeOptions, run_server
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from gleitzeit.client.server_process import settings_env
+from gleitzeit.services.api_process import settings_env
 from tests.fixtures.client import ClientStack
 from tests.helpers import free_port
 

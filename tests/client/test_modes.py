@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gleitzeit import AuthenticationError, GleitzeitClient, ServiceUnavailableError, ValidationError
-from gleitzeit.client.server_process import api_answers
+from gleitzeit.services.api_process import api_answers
 from tests.fixtures.client import ClientStack
 from tests.helpers import free_port
 

@@ -10,7 +10,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,9 @@ from pathlib import Path
 import pytest
 
 from gleitzeit.config import Settings
-from gleitzeit.server.devserver import SEARCH_ATTRIBUTES, port_answers
+from gleitzeit.core.errors import TemporalUnavailableError
+from gleitzeit.services.detached import start_detached
+from gleitzeit.services.temporal_dev import SEARCH_ATTRIBUTES, port_answers, temporal_serving
 from tests.helpers import free_port, require, venv_binary
 
 __all__ = ["DevServer", "FinishedRun", "dev_server", "finished_run", "settings_for"]
@@ -74,15 +75,21 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     ]  # fmt: skip
     for name, kind in SEARCH_ATTRIBUTES.items():
         cmd += ["--search-attribute", f"{name}={kind}"]
-    with open(log_file, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = DevServer(f"127.0.0.1:{port}", ui_port, temporal, log_file)
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not (port_answers(server.address) and port_answers(f"127.0.0.1:{ui_port}")):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the dev server did not start:\n{log_file.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.2)
+        # The same readiness as `gleitzeit dev`: Temporal serves calls (not only listens), and the UI answers.
+        proc = start_detached(
+            cmd,
+            log_file=log_file,
+            ready=lambda: temporal_serving(server.address) and port_answers(f"127.0.0.1:{ui_port}"),
+            what="the Temporal dev server",
+            where=server.address,
+            error=TemporalUnavailableError,
+            timeout=START_TIMEOUT,
+        )
+    except TemporalUnavailableError as exc:
+        pytest.fail(f"the dev server did not start: {exc}")
+    try:
         yield server
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -115,9 +122,9 @@ async def finished_run(dev_server: DevServer, tmp_path_factory: pytest.TempPathF
 
     import yaml
 
-    from gleitzeit.client.connection import connect
     from gleitzeit.client.starter import start_pipeline, wait_result
     from gleitzeit.dsl import load_workflow
+    from gleitzeit.services.connection import connect
     from gleitzeit.worker.build import build_worker
 
     queue = f"inspect-{uuid.uuid4().hex[:8]}"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gleitzeit.server.devserver import SEARCH_ATTRIBUTES
+from gleitzeit.services.temporal_dev import SEARCH_ATTRIBUTES
 from tests.helpers import require
 
 ROOT = Path(__file__).resolve().parents[2]

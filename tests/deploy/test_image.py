@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gleitzeit.client.connection import connect
+from gleitzeit.services.connection import connect
 from tests.deploy.conftest import DevServer, settings_for
 from tests.deploy.workers import python_pipeline, wait_for_pollers
 from tests.helpers import IN_CI, require, venv_binary

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gleitzeit.server.devserver import SEARCH_ATTRIBUTES
+from gleitzeit.services.temporal_dev import SEARCH_ATTRIBUTES
 from tests.deploy.conftest import DevServer, FinishedRun
 
 pytestmark = [pytest.mark.temporal]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gleitzeit.client.connection import connect
 from gleitzeit.client.starter import start_pipeline, wait_result
 from gleitzeit.dsl import load_workflow
+from gleitzeit.services.connection import connect
 from tests.deploy.conftest import DevServer, settings_for
 from tests.deploy.workers import python_pipeline, wait_for_pollers, worker_processes
 

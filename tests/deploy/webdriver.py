@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from gleitzeit.server.devserver import port_answers
+from gleitzeit.services.temporal_dev import port_answers
 from tests.helpers import free_port
 
 __all__ = ["CHROMIUM_ARGS", "Browser", "browser"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from gleitzeit.runtime import live_pollers
+from gleitzeit.services.runtime import live_pollers
 from tests.helpers import venv_binary
 
 __all__ = ["python_pipeline", "wait_for_pollers", "worker_processes"]

@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.temporal, pytest.mark.slow]
 
 WORKER = """
 import asyncio, sys
-from gleitzeit.client.connection import connect
+from gleitzeit.services.connection import connect
 from gleitzeit.config import Settings
 from gleitzeit.worker import build_worker
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gleitzeit.config import Settings
-from gleitzeit.server.devserver import DevServer, start_dev_server
+from gleitzeit.services.temporal_dev import DevServer, start_dev_server
 from tests.helpers import free_port, venv_binary
 
 
@@ -30,6 +30,8 @@ class CrashServer:
             os.waitpid(self.server.pid, 0)
 
     def restart(self) -> None:
+        # Returns once the server serves calls (the health check `gleitzeit dev` waits on), not when its
+        # port opens: right after a restart the frontend answers "Frontend is not healthy yet".
         self.server = start_dev_server(self.settings, headless=True)
 
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from gleitzeit.client.connection import connect
 from gleitzeit.client.starter import start_pipeline, wait_result
 from gleitzeit.dsl import load_workflow
+from gleitzeit.services.connection import connect
 from gleitzeit.workflows.dag import DagWorkflow
 from gleitzeit.workflows.models import WorkflowProgress
 from tests.integration.procs import crash_server, kill_worker, start_worker

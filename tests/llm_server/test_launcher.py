@@ -10,8 +10,8 @@ import pytest
 
 from gleitzeit.config import Settings
 from gleitzeit.core.errors import LLMUnavailableError
-from gleitzeit.llm_server.launcher import ensure_llm_server, llm_server_answers, start_llm_server
-from gleitzeit.llm_server.server import llm_backend_available
+from gleitzeit.llm_server.serving import llm_backend_available
+from gleitzeit.services.llm import ensure_llm_server, llm_server_answers, start_llm_server
 from tests.fixtures.llm import LlmServer
 from tests.helpers import free_port, require
 

@@ -14,14 +14,16 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from gleitzeit.config import Settings
 from gleitzeit.core.errors import ConfigurationError, TemporalUnavailableError
+from gleitzeit.services.detached import start_detached
 
 __all__ = [
     "DEV_SERVER_TUNING",
@@ -31,13 +33,16 @@ __all__ = [
     "find_temporal_binary",
     "is_local_address",
     "port_answers",
+    "serving",
     "start_dev_server",
     "stop_dev_server",
+    "temporal_serving",
 ]
 
 # Custom search attributes our runs carry (registered at dev-server start, see docker-compose.yml too).
 SEARCH_ATTRIBUTES: dict[str, str] = {"GleitzeitPipeline": "Keyword", "GleitzeitFile": "Keyword"}
 START_TIMEOUT = 60.0
+PROBE_TIMEOUT = 2.0  # one readiness probe; a serving local server answers in milliseconds
 # Speed settings of the embedded server (figures in docs/performance.md), each with what it trades:
 # - SQLite in WAL mode with synchronous=NORMAL: a commit no longer waits for an fsync. Killing the
 #   server (or Gleitzeit) loses nothing, the write-ahead log is on disk; an OS crash or power cut can
@@ -111,7 +116,7 @@ def _pid_file(settings: Settings) -> Path:
 
 
 def start_dev_server(settings: Settings, *, headless: bool = False) -> DevServer:
-    """Start the dev server detached and wait until it accepts connections."""
+    """Start the dev server detached and wait until it serves (``temporal_serving``), not only listens."""
     host, port = _split(settings.temporal_address)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     log_file = settings.data_dir / "temporal-dev.log"
@@ -138,64 +143,58 @@ def start_dev_server(settings: Settings, *, headless: bool = False) -> DevServer
         cmd += ["--ui-port", str(settings.ui_port)]
     for name, kind in SEARCH_ATTRIBUTES.items():
         cmd += ["--search-attribute", f"{name}={kind}"]
-    with open(log_file, "ab") as log:
-        proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-        )
+    proc = start_detached(
+        cmd,
+        log_file=log_file,
+        ready=lambda: temporal_serving(settings.temporal_address, settings.namespace),
+        what="the Temporal dev server",
+        where=settings.temporal_address,
+        error=TemporalUnavailableError,
+        timeout=START_TIMEOUT,
+    )
     _pid_file(settings).write_text(str(proc.pid))
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = log_file.read_text(errors="replace")[-2000:]
-            raise TemporalUnavailableError(
-                f"the Temporal dev server exited with code {proc.returncode} at start; log {log_file}:\n{tail}"
-            )
-        if port_answers(settings.temporal_address):
-            break
-        time.sleep(0.1)
-    else:
-        proc.kill()
-        raise TemporalUnavailableError(
-            f"the Temporal dev server did not answer within {START_TIMEOUT:.0f} s; see {log_file}"
-        )
     ui = None if headless else f"http://127.0.0.1:{settings.ui_port}"
     return DevServer(settings.temporal_address, ui, proc.pid, log_file, db_file)
 
 
-async def wait_until_serving(settings: Settings, timeout: float = START_TIMEOUT) -> None:
-    """Wait until the server serves workflow calls, not merely accepts connections.
+async def serving(address: str, namespace: str, timeout: float = PROBE_TIMEOUT) -> bool:
+    """Whether the Temporal server at ``address`` serves workflow calls now, not merely listens.
 
-    A freshly started server answers on its port before its history shards are owned, and a start then
-    fails with "shard status unknown". Asking for the history of a workflow that does not exist goes to
-    a shard: NOT_FOUND means the shard answered.
+    A server that only listens fails one of three real calls: connecting (the SDK asks for the system
+    info), the gRPC health check answering SERVING (a restarted server first answers "Frontend is not
+    healthy yet"), and the history of a workflow that does not exist, which goes to a history shard:
+    NOT_FOUND means the shard answered (a fresh server accepts calls before its shards are owned, and
+    a start then fails with "shard status unknown").
     """
     from temporalio.api.common.v1 import WorkflowExecution
     from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
     from temporalio.client import Client
     from temporalio.service import RPCError, RPCStatusCode
 
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            client = await Client.connect(settings.temporal_address, namespace=settings.namespace)
-            await client.workflow_service.get_workflow_execution_history(
-                GetWorkflowExecutionHistoryRequest(
-                    namespace=settings.namespace,
-                    execution=WorkflowExecution(workflow_id="gleitzeit-readiness-probe"),
-                )
-            )
-            return
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                return
-            last = exc
-        except RuntimeError as exc:  # not connectable yet
-            last = exc
-        await asyncio.sleep(0.2)
-    raise TemporalUnavailableError(
-        f"the Temporal server at {settings.temporal_address} did not become ready within {timeout:.0f} s: {last}"
-    )
+    rpc_timeout = timedelta(seconds=timeout)
+    try:
+        client = await asyncio.wait_for(Client.connect(address, namespace=namespace), timeout)
+        if not await client.service_client.check_health(timeout=rpc_timeout):
+            return False
+        await client.workflow_service.get_workflow_execution_history(
+            GetWorkflowExecutionHistoryRequest(
+                namespace=namespace,
+                execution=WorkflowExecution(workflow_id="gleitzeit-readiness-probe"),
+            ),
+            timeout=rpc_timeout,
+        )
+    except RPCError as exc:
+        return exc.status == RPCStatusCode.NOT_FOUND
+    except (RuntimeError, TimeoutError):  # not connectable yet (the SDK says RuntimeError)
+        return False
+    return True
+
+
+def temporal_serving(address: str, namespace: str = "default", timeout: float = PROBE_TIMEOUT) -> bool:
+    """``serving`` for synchronous callers, also from inside a running event loop (an async test that
+    restarts the server): the probe runs on an event loop of its own in a short-lived thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, serving(address, namespace, timeout)).result()
 
 
 async def ensure_dev_server(settings: Settings) -> DevServer | None:
@@ -215,9 +214,7 @@ async def ensure_dev_server(settings: Settings) -> DevServer | None:
             f"no Temporal server answers at {settings.temporal_address}; check "
             "GLEITZEIT_TEMPORAL_ADDRESS (a dev server is only started for local addresses)"
         )
-    server = await asyncio.to_thread(start_dev_server, settings)
-    await wait_until_serving(settings)
-    return server
+    return await asyncio.to_thread(start_dev_server, settings)
 
 
 def stop_dev_server(settings: Settings, timeout: float = 10.0) -> bool:

@@ -1,4 +1,4 @@
-"""Start the REST server (``gleitzeit serve``) as a subprocess for api mode's ``auto_start_server``.
+"""Start the REST API (``gleitzeit serve``) as a subprocess for api mode's ``auto_start_server``.
 
 The server gets this client's settings through the environment (``GLEITZEIT_*``), so it talks to the
 same Temporal, task queue and LLM server. Its output goes to ``<data_dir>/logs/api-server-<port>.log``.
@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from gleitzeit.config import Settings
 from gleitzeit.core.errors import ServiceUnavailableError
-from gleitzeit.server.processes import log_tail, stop_process
+from gleitzeit.services.detached import start_detached, stop_process
 
 __all__ = ["ApiServerProcess", "api_answers", "settings_env", "start_api_server"]
 
@@ -31,10 +29,21 @@ async def api_answers(base_url: str, timeout: float = 1.0) -> bool:
     """Whether a Gleitzeit API answers ``GET /v1/health`` at ``base_url``."""
     try:
         async with httpx.AsyncClient(timeout=timeout) as http:
-            answer = await http.get(base_url.rstrip("/") + "/v1/health")
-            return answer.status_code == 200 and answer.json().get("service") == "gleitzeit"
+            return _is_gleitzeit_health(await http.get(base_url.rstrip("/") + "/v1/health"))
     except (httpx.HTTPError, ValueError):
         return False
+
+
+def _api_answers_now(base_url: str, timeout: float = 1.0) -> bool:
+    """``api_answers`` for the synchronous start-up wait."""
+    try:
+        return _is_gleitzeit_health(httpx.get(base_url.rstrip("/") + "/v1/health", timeout=timeout))
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+def _is_gleitzeit_health(answer: httpx.Response) -> bool:
+    return answer.status_code == 200 and answer.json().get("service") == "gleitzeit"
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -72,7 +81,6 @@ async def start_api_server(
 ) -> ApiServerProcess:
     """Start ``gleitzeit serve`` and wait until it answers; ServiceUnavailableError naming the log if not."""
     log_file = Path(settings.data_dir) / "logs" / f"api-server-{port}.log"
-    log_file.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
         sys.executable,
         "-c",
@@ -83,30 +91,19 @@ async def start_api_server(
         "--port",
         str(port),
     ]
-    env = {**os.environ, **settings_env(settings)}
-    with open(log_file, "ab") as log_fh:
-        process = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=log_fh,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
     url_host = f"[{host}]" if ":" in host else host
-    server = ApiServerProcess(process, f"http://{url_host}:{port}", log_file)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ServiceUnavailableError(
-                f"the Gleitzeit API server exited with code {process.returncode} while starting; "
-                f"see {log_file}:\n{log_tail(log_file)}"
-            )
-        if await api_answers(server.url):
-            return server
-        await asyncio.sleep(0.2)
-    await asyncio.to_thread(server.stop)
-    raise ServiceUnavailableError(
-        f"the Gleitzeit API server did not answer at {server.url} within {timeout:.0f} s; see {log_file}:\n"
-        f"{log_tail(log_file)}"
+    url = f"http://{url_host}:{port}"
+    process = await asyncio.to_thread(
+        start_detached,
+        cmd,
+        log_file=log_file,
+        ready=lambda: _api_answers_now(url),
+        what="the Gleitzeit API server",
+        where=url,
+        error=ServiceUnavailableError,
+        timeout=timeout,
+        env=settings_env(settings),
+        interval=0.2,
+        stop_grace=STOP_GRACE,
     )
+    return ApiServerProcess(process, url, log_file)

@@ -8,10 +8,8 @@ answers (a real Ollama, or ours), they use it; if not and the address is local, 
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,7 +18,7 @@ import httpx
 
 from gleitzeit.config import Settings
 from gleitzeit.core.errors import LLMUnavailableError
-from gleitzeit.server.processes import log_tail, stop_process
+from gleitzeit.services.detached import start_detached, stop_process
 
 __all__ = ["LlmServerHandle", "ensure_llm_server", "llm_server_answers", "start_llm_server"]
 
@@ -84,7 +82,7 @@ def start_llm_server(
 
     Raises LLMUnavailableError naming the log file if the process dies or does not answer in time.
     """
-    from gleitzeit.llm_server.server import llm_backend_available
+    from gleitzeit.llm_server.serving import llm_backend_available
 
     ok, hint = llm_backend_available()
     if not ok:
@@ -94,7 +92,6 @@ def start_llm_server(
 
         log_file = get_settings().data_dir / "logs" / f"llm-server-{port}.log"
     log_path = Path(log_file)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "gleitzeit.llm_server", "--host", host, "--port", str(port)]
     for flag, value in (("--parallel", parallel), ("--ctx-size", ctx_size), ("--threads", threads)):
         if value is not None:
@@ -105,31 +102,18 @@ def start_llm_server(
     url = f"http://{'127.0.0.1' if host == '0.0.0.0' else url_host}:{port}"
     if llm_server_answers(url):
         raise LLMUnavailableError(f"a server already answers at {url}; not starting another on port {port}")
-    with open(log_path, "ab") as log_fh:
-        process = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=log_fh,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-            start_new_session=True,  # a Ctrl-C meant for the CLI must not kill it mid-answer
-        )
-    handle = LlmServerHandle(url, process.pid, log_path, Path(request_log) if request_log else None, process)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise LLMUnavailableError(
-                f"the embedded LLM server exited with code {process.returncode} while starting; "
-                f"see {log_path}:\n{log_tail(log_path)}"
-            )
-        if llm_server_answers(url, timeout=1.0):
-            return handle
-        time.sleep(0.1)
-    handle.stop()
-    raise LLMUnavailableError(
-        f"the embedded LLM server did not answer at {url} within {timeout:.0f} s; see {log_path}:\n"
-        f"{log_tail(log_path)}"
+    process = start_detached(
+        cmd,
+        log_file=log_path,
+        ready=lambda: llm_server_answers(url, timeout=1.0),
+        what="the embedded LLM server",
+        where=url,
+        error=LLMUnavailableError,
+        timeout=timeout,
+        env=env or {},
+        stop_grace=STOP_GRACE,
     )
+    return LlmServerHandle(url, process.pid, log_path, Path(request_log) if request_log else None, process)
 
 
 async def ensure_llm_server(

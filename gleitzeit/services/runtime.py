@@ -21,9 +21,9 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from gleitzeit.client.connection import connect
 from gleitzeit.config import Settings
-from gleitzeit.server.devserver import DevServer, ensure_dev_server
+from gleitzeit.services.connection import connect
+from gleitzeit.services.temporal_dev import DevServer, ensure_dev_server
 from gleitzeit.worker.build import build_worker
 
 __all__ = ["LocalRuntime", "WorkerMode", "live_pollers"]
@@ -87,7 +87,7 @@ class LocalRuntime:
             )
         self.client = await connect(self.settings)
         if self.need_llm and self.settings.auto_start_llm:
-            from gleitzeit.llm_server.launcher import ensure_llm_server
+            from gleitzeit.services.llm import ensure_llm_server
 
             self.llm_server = await ensure_llm_server(self.settings)
             if self.llm_server is not None:
