@@ -16,6 +16,10 @@ Modes:
 
 Every method runs durably as a Temporal workflow except ``chat_stream`` (see its docstring). Errors
 are ``gleitzeit.core.errors`` classes in both modes.
+
+Why one module of ~500 lines: it is one class, the whole public surface with each method's docstring,
+read by users as one page; the work behind each method is in ``native.py`` / ``remote.py``, and
+cutting the class into mixins would only scatter that page.
 """
 
 from __future__ import annotations
