@@ -19,7 +19,7 @@ from gleitzeit.core.errors import ValidationError
 from gleitzeit.dsl import conditions
 from gleitzeit.dsl.methods import METHODS, canonical_method
 from gleitzeit.dsl.models import PRIORITY_RANKS, RetrySpec
-from gleitzeit.dsl.parameters import check_parameters
+from gleitzeit.dsl.params import check_parameters
 from gleitzeit.dsl.positions import Path
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean
