@@ -15,16 +15,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-
 from gleitzeit.core.units import parse_duration
 from gleitzeit.dsl.params.base import MethodParams, ParamIssue, is_ref, runtime_problem
 from gleitzeit.dsl.params.llm import (
     OLLAMA_OPTION_KEYS,
+    ChatLikeParams,
     ChatParams,
     EmbedParams,
     GenerateParams,
     LlmParams,
     Message,
+    TextParams,
     VisionParams,
 )
 from gleitzeit.dsl.params.python import PythonParams
@@ -32,6 +33,7 @@ from gleitzeit.dsl.params.python import PythonParams
 __all__ = [
     "OLLAMA_OPTION_KEYS",
     "PARAMS",
+    "ChatLikeParams",
     "ChatParams",
     "EmbedParams",
     "GenerateParams",
@@ -40,6 +42,7 @@ __all__ = [
     "MethodParams",
     "ParamIssue",
     "PythonParams",
+    "TextParams",
     "VisionParams",
     "accepted_keys",
     "check_parameters",

@@ -62,7 +62,8 @@ def is_ref(v: Any) -> bool:
 
 def is_load(info: ValidationInfo) -> bool:
     """Whether this is the load-time check (references not resolved yet)."""
-    return bool(info.context) and bool(info.context.get("load"))
+    context = info.context
+    return isinstance(context, dict) and bool(context.get("load"))
 
 
 def _late(v: Any, handler: Any, info: ValidationInfo) -> Any:
@@ -229,8 +230,12 @@ def _expected_of(cls: type[MethodParams], key: str) -> str:
 _INDEX = re.compile(r"^\d+$")
 
 
-def runtime_problem(exc: pydantic.ValidationError) -> tuple[str, str]:
-    """(key, message) of the first error of a run-time check: ``args[0]``, ``env.NAME``, ``memory``..."""
+def runtime_problem(exc: pydantic.ValidationError) -> tuple[str, str, str]:
+    """(key, message, error type) of the first error of a run-time check.
+
+    The key is a parameter (``memory``), an item (``args[0]``, ``messages[1]``) or a variable
+    (``env.NAME``); the type is pydantic's (``int_type``...) or a rule's (``missing_parameter``).
+    """
     err = exc.errors()[0]
     ctx = err.get("ctx") or {}
     loc = [str(x) for x in err["loc"]]
@@ -246,6 +251,6 @@ def runtime_problem(exc: pydantic.ValidationError) -> tuple[str, str]:
     else:
         key = loc[0]
     if err["type"] == "extra_forbidden" and len(loc) == 1:
-        return key, "unknown parameter"
+        return key, "unknown parameter", err["type"]
     message = str(ctx.get("message") or ctx.get("error") or err["msg"])
-    return key, message
+    return key, message, err["type"]

@@ -29,6 +29,7 @@ from gleitzeit.dsl.suggest import did_you_mean
 
 __all__ = [
     "OLLAMA_OPTION_KEYS",
+    "ChatLikeParams",
     "ChatParams",
     "EmbedParams",
     "GenerateParams",
@@ -36,6 +37,7 @@ __all__ = [
     "ROLES",
     "LlmParams",
     "Message",
+    "TextParams",
     "VisionParams",
 ]
 
@@ -122,7 +124,7 @@ class LlmParams(MethodParams):
         return {}
 
 
-class _TextParams(LlmParams):
+class TextParams(LlmParams):
     """The options of the methods that write text (chat, generate, vision)."""
 
     system: Str = expected("a string")
@@ -168,7 +170,7 @@ class _TextParams(LlmParams):
         return ([self.file_path] if self.file_path else []) + list(self.files or [])
 
 
-class _ChatLike(_TextParams):
+class ChatLikeParams(TextParams):
     messages: Annotated[list[Annotated[Message, Late]] | None, Late] = expected(
         "a list of {role, content} messages"
     )
@@ -201,7 +203,7 @@ class _ChatLike(_TextParams):
         return messages
 
 
-class ChatParams(_ChatLike):
+class ChatParams(ChatLikeParams):
     method = "llm/chat"
 
     @classmethod
@@ -223,7 +225,7 @@ class ChatParams(_ChatLike):
         return issues
 
 
-class VisionParams(_ChatLike):
+class VisionParams(ChatLikeParams):
     method = "llm/vision"
 
     image_path: Str = expected("a string")
@@ -251,7 +253,7 @@ class VisionParams(_ChatLike):
         return ([self.image_path] if self.image_path else []) + list(self.image_paths or [])
 
 
-class GenerateParams(_TextParams):
+class GenerateParams(TextParams):
     method = "llm/generate"
 
     prompt: Str = expected("a string")
