@@ -1,4 +1,7 @@
-"""Helpers shared by the task activities: heartbeats, file paths, result size, error shapes."""
+"""Helpers shared by the task activities: heartbeats, result size, error shapes.
+
+File paths a task names are found by :func:`gleitzeit.core.files.find_file`.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,7 @@ import asyncio
 import contextlib
 import contextvars
 import json
-import os
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 from temporalio import activity
@@ -20,7 +21,6 @@ __all__ = [
     "heartbeating",
     "heartbeats_covered",
     "non_retryable",
-    "resolve_path",
     "retryable",
 ]
 
@@ -40,26 +40,6 @@ def non_retryable(message: str, type_: str, **details: Any) -> ApplicationError:
 def retryable(message: str, type_: str, **details: Any) -> ApplicationError:
     """A transient failure; Temporal retries it under the task's RetryPolicy."""
     return ApplicationError(message, details or {}, type=type_, non_retryable=False)
-
-
-def resolve_path(raw: str, base_dir: str | None, *, what: str = "file") -> Path:
-    """A user-given path: absolute as is, relative against the workflow's directory, then the cwd.
-
-    Missing files are bad input (non-retryable): the error names every place we looked.
-    """
-    path = Path(os.path.expanduser(raw))
-    candidates = [path] if path.is_absolute() else []
-    if not path.is_absolute():
-        if base_dir:
-            candidates.append(Path(base_dir) / path)
-        candidates.append(Path.cwd() / path)
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    tried = ", ".join(str(c) for c in candidates)
-    raise non_retryable(
-        f"{what} '{raw}' not found (looked at: {tried})", "FileNotFound", path=raw, tried=tried
-    )
 
 
 def check_result_size(result: Any, limit: int, task_id: str) -> None:

@@ -17,10 +17,12 @@ import json
 import ssl
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import ollama
+import pydantic
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -29,37 +31,25 @@ from gleitzeit.activities.common import (
     heartbeating,
     heartbeats_covered,
     non_retryable,
-    resolve_path,
     retryable,
 )
 from gleitzeit.activities.models import EmbedResult, LlmResult, TaskInput
 from gleitzeit.config import Settings
-
-__all__ = ["OLLAMA_OPTION_KEYS", "LlmActivities", "build_options", "translate_llm_error"]
-
-# Task parameters passed through as Ollama `options` (same names as Ollama's).
-OLLAMA_OPTION_KEYS = (
-    "temperature",
-    "top_p",
-    "top_k",
-    "seed",
-    "stop",
-    "num_ctx",
-    "num_predict",
-    "repeat_penalty",
-    "repeat_last_n",
-    "presence_penalty",
-    "frequency_penalty",
-    "min_p",
-    "typical_p",
-    "tfs_z",
-    "mirostat",
-    "mirostat_eta",
-    "mirostat_tau",
-    "num_keep",
-    "num_batch",
-    "num_thread",
+from gleitzeit.core.files import MissingFile, find_file
+from gleitzeit.dsl.params import (
+    ChatLikeParams,
+    ChatParams,
+    EmbedParams,
+    GenerateParams,
+    LlmParams,
+    TextParams,
+    VisionParams,
+    runtime_problem,
 )
+
+P = TypeVar("P", bound=LlmParams)
+
+__all__ = ["LlmActivities", "parse_params", "translate_llm_error"]
 
 # Building an SSL context costs milliseconds; build it once.
 _SSL_CONTEXT = ssl.create_default_context()
@@ -78,11 +68,23 @@ async def _prime_request(request: httpx.Request) -> None:
         request.extensions["timeout"] = httpx.Timeout(timeout, connect=10.0).as_dict()
 
 
-def build_options(params: Mapping[str, Any]) -> dict[str, Any]:
-    options = {k: params[k] for k in OLLAMA_OPTION_KEYS if params.get(k) is not None}
-    if params.get("max_tokens") is not None and "num_predict" not in options:
-        options["num_predict"] = params["max_tokens"]
-    return options
+def parse_params(model: type[P], parameters: Mapping[str, Any]) -> P:
+    """The task's resolved parameters, checked by the method's model (the one ``gleitzeit validate``
+    uses); a bad one is a non-retryable InvalidParameters naming the key."""
+    try:
+        return model.model_validate(dict(parameters))
+    except pydantic.ValidationError as exc:
+        key, message, _ = runtime_problem(exc)
+        where = f"parameter '{key}': " if key else ""
+        raise non_retryable(f"{model.method}: {where}{message}", "InvalidParameters", key=key) from None
+
+
+def _find(raw: str, base_dir: str | None, what: str = "file") -> Path:
+    """A file the task names (gleitzeit.core.files); missing is bad input, not retried."""
+    try:
+        return find_file(raw, base_dir, what=what)
+    except MissingFile as exc:
+        raise non_retryable(str(exc), "FileNotFound", path=raw, tried=exc.tried) from None
 
 
 def translate_llm_error(exc: BaseException, model: str) -> ApplicationError:
@@ -125,7 +127,7 @@ class LlmActivities:
     # -- plumbing ---------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _borrow(self, inp: TaskInput) -> Iterator[ollama.AsyncClient]:
+    def _borrow(self, inp: TaskInput, params: LlmParams) -> Iterator[ollama.AsyncClient]:
         """A client of this event loop that no other call is using, primed with this call's request id
         and timeout; it goes back to the loop's idle clients afterwards.
 
@@ -138,7 +140,7 @@ class LlmActivities:
         settings travel in a context variable that the request hook reads; every activity (and
         every lane of a batch chunk) runs in its own asyncio task, so they never mix.
         """
-        timeout = float(inp.parameters.get("timeout") or inp.timeout or self._settings.llm_timeout)
+        timeout = float(params.timeout or inp.timeout or self._settings.llm_timeout)
         _CALL.set((_request_id(inp), timeout))
         idle = self._idle.setdefault(asyncio.get_running_loop(), [])
         client = idle.pop() if idle else self._new_client()
@@ -160,6 +162,7 @@ class LlmActivities:
     async def _stream_text(
         self,
         inp: TaskInput,
+        params: LlmParams,
         start: Callable[[ollama.AsyncClient, bool], Any],
         text_of: Callable[[Any], str],
     ) -> tuple[str, Any]:
@@ -170,12 +173,12 @@ class LlmActivities:
         know, or a file of a batch chunk, which beats for all its files) the answer comes in one
         response: parsing an NDJSON stream chunk by chunk cost ~0.5-1 ms of each call.
         """
-        model = str(inp.parameters.get("model", ""))
+        model = str(params.model or "")
         pieces: list[str] = []
         last: Any = None
         stream = not heartbeats_covered()
         try:
-            with self._borrow(inp) as client:
+            with self._borrow(inp, params) as client:
                 if not stream:
                     last = await start(client, False)
                     return text_of(last), last
@@ -190,8 +193,10 @@ class LlmActivities:
             raise retryable("LLM server closed the stream without an answer", "LLMServerError")
         return "".join(pieces), last
 
-    def _text_result(self, inp: TaskInput, text: str, final: Any, images: list[str] | None) -> dict[str, Any]:
-        fmt = inp.parameters.get("format")
+    def _text_result(
+        self, inp: TaskInput, params: TextParams, text: str, final: Any, images: list[str] | None
+    ) -> dict[str, Any]:
+        fmt = params.format
         parsed: Any = None
         if fmt:
             try:
@@ -205,7 +210,7 @@ class LlmActivities:
                 ) from exc
         result = LlmResult(
             response=text,
-            model=getattr(final, "model", None) or str(inp.parameters.get("model")),
+            model=getattr(final, "model", None) or str(params.model),
             tokens_used=getattr(final, "eval_count", None) or 0,
             prompt_tokens=getattr(final, "prompt_eval_count", None) or 0,
             done_reason=getattr(final, "done_reason", None),
@@ -221,41 +226,23 @@ class LlmActivities:
 
     # -- message preparation -------------------------------------------------------------------------
 
-    def _messages(self, inp: TaskInput) -> list[dict[str, Any]]:
-        p = inp.parameters
-        raw = p.get("messages")
-        if raw is None and p.get("prompt") is not None:
-            raw = [{"role": "user", "content": str(p["prompt"])}]
-        if not isinstance(raw, list) or not raw:
-            raise non_retryable("'messages' must be a non-empty list of {role, content}", "InvalidParameters")
-        messages: list[dict[str, Any]] = []
-        for i, m in enumerate(raw):
-            if not isinstance(m, dict) or "role" not in m:
-                raise non_retryable(
-                    f"messages[{i}] must be an object with 'role' and 'content'", "InvalidParameters"
-                )
-            msg = dict(m)
-            content = msg.get("content", "")
-            msg["content"] = content if isinstance(content, str) else json.dumps(content)
-            messages.append(msg)
-        if p.get("system") and not any(m["role"] == "system" for m in messages):
-            messages.insert(0, {"role": "system", "content": str(p["system"])})
-        injected = self._file_texts(inp)
+    def _messages(self, inp: TaskInput, params: ChatLikeParams) -> list[dict[str, Any]]:
+        try:
+            messages = params.chat_messages()
+        except ValueError as exc:
+            raise non_retryable(str(exc), "InvalidParameters") from None
+        injected = self._file_texts(inp, params)
         if injected:
             target = _last_user(messages)
             target["content"] = f"{injected}\n\n{target['content']}"
         return messages
 
-    def _file_texts(self, inp: TaskInput) -> str:
+    def _file_texts(self, inp: TaskInput, params: TextParams) -> str:
         """Text of file_path/files, put before the last user message the way Gleitzeit did."""
-        p = inp.parameters
-        paths: list[str] = []
-        if p.get("file_path"):
-            paths.append(str(p["file_path"]))
-        paths.extend(str(f) for f in p.get("files") or [])
+        paths = params.file_names()
         texts = []
         for raw in paths:
-            path = resolve_path(raw, inp.base_dir)
+            path = _find(raw, inp.base_dir)
             try:
                 content = path.read_text(encoding="utf-8", errors="replace")
             except OSError as exc:
@@ -263,100 +250,91 @@ class LlmActivities:
             texts.append(content if len(paths) == 1 else f"--- {path.name} ---\n{content}")
         return "\n\n".join(texts)
 
-    def _images(self, inp: TaskInput) -> tuple[list[str], list[str]]:
+    def _images(self, inp: TaskInput, params: VisionParams | GenerateParams) -> tuple[list[str], list[str]]:
         """(base64 images, names) from image_path / image_paths / images."""
-        p = inp.parameters
-        encoded: list[str] = [str(i) for i in p.get("images") or []]
+        encoded: list[str] = list(params.images or [])
         names: list[str] = [f"images[{i}]" for i in range(len(encoded))]
-        raw_paths = ([p["image_path"]] if p.get("image_path") else []) + list(p.get("image_paths") or [])
-        for raw in raw_paths:
-            path = resolve_path(str(raw), inp.base_dir, what="image")
+        for raw in params.image_names():
+            path = _find(raw, inp.base_dir, what="image")
             encoded.append(base64.b64encode(path.read_bytes()).decode("ascii"))
-            names.append(str(raw))
+            names.append(raw)
         return encoded, names
 
     # -- activities ----------------------------------------------------------------------------------
 
     async def _chat(
-        self, inp: TaskInput, messages: list[dict[str, Any]], images: list[str] | None
+        self, inp: TaskInput, params: ChatLikeParams, messages: list[dict[str, Any]], images: list[str] | None
     ) -> dict[str, Any]:
         """One /api/chat call (chat and vision differ only in the images they attach)."""
-        p = inp.parameters
         kwargs: dict[str, Any] = {
-            "model": str(p.get("model")),
+            "model": str(params.model),
             "messages": messages,
-            "format": p.get("format"),
-            "options": build_options(p) or None,
-            "keep_alive": p.get("keep_alive"),
-            "think": p.get("think"),
+            "format": params.format,
+            "options": params.ollama_options() or None,
+            "keep_alive": params.keep_alive,
+            "think": params.think,
         }
         text, final = await self._stream_text(
             inp,
+            params,
             lambda c, stream: c.chat(stream=True, **kwargs) if stream else c.chat(stream=False, **kwargs),
             lambda chunk: chunk.message.content or "",
         )
-        return self._text_result(inp, text, final, images)
+        return self._text_result(inp, params, text, final, images)
 
     @activity.defn(name="llm.chat")
     async def chat(self, inp: TaskInput) -> dict[str, Any]:
-        return await self._chat(inp, self._messages(inp), None)
+        params = parse_params(ChatParams, inp.parameters)
+        return await self._chat(inp, params, self._messages(inp, params), None)
 
     @activity.defn(name="llm.vision")
     async def vision(self, inp: TaskInput) -> dict[str, Any]:
-        images, names = self._images(inp)
+        params = parse_params(VisionParams, inp.parameters)
+        images, names = self._images(inp, params)
         if not images:
             raise non_retryable("llm/vision needs image_path, image_paths or images", "InvalidParameters")
-        messages = self._messages(inp)
+        messages = self._messages(inp, params)
         target = _last_user(messages)
         target["images"] = list(target.get("images") or []) + images
-        return await self._chat(inp, messages, names)
+        return await self._chat(inp, params, messages, names)
 
     @activity.defn(name="llm.generate")
     async def generate(self, inp: TaskInput) -> dict[str, Any]:
-        p = inp.parameters
-        prompt = str(p.get("prompt", ""))
-        injected = self._file_texts(inp)
+        params = parse_params(GenerateParams, inp.parameters)
+        prompt = params.prompt or ""
+        injected = self._file_texts(inp, params)
         if injected:
             prompt = f"{injected}\n\n{prompt}"
-        images, names = self._images(inp)
+        images, names = self._images(inp, params)
         kwargs: dict[str, Any] = {
-            "model": str(p.get("model")),
+            "model": str(params.model),
             "prompt": prompt,
-            "system": str(p.get("system") or ""),
-            "format": p.get("format"),
+            "system": params.system or "",
+            "format": params.format,
             "images": images or None,
-            "options": build_options(p) or None,
-            "keep_alive": p.get("keep_alive"),
-            "think": p.get("think"),
+            "options": params.ollama_options() or None,
+            "keep_alive": params.keep_alive,
+            "think": params.think,
         }
         text, final = await self._stream_text(
             inp,
+            params,
             lambda c, stream: (
                 c.generate(stream=True, **kwargs) if stream else c.generate(stream=False, **kwargs)
             ),
             lambda chunk: chunk.response or "",
         )
-        return self._text_result(inp, text, final, names or None)
+        return self._text_result(inp, params, text, final, names or None)
 
     @activity.defn(name="llm.embed")
     async def embed(self, inp: TaskInput) -> dict[str, Any]:
-        p = inp.parameters
-        model = str(p.get("model"))
-        source = next((p[k] for k in ("input", "text", "prompt") if p.get(k) is not None), None)
-        if source is None:
-            raise non_retryable(
-                "llm/embed needs 'input' (a string or a list of strings)", "InvalidParameters"
-            )
-        texts = [str(source)] if isinstance(source, str) else [str(s) for s in source]
+        params = parse_params(EmbedParams, inp.parameters)
+        model = str(params.model)
+        texts = params.texts()
         try:
-            with self._borrow(inp) as client:
+            with self._borrow(inp, params) as client:
                 async with heartbeating():
-                    answer = await client.embed(
-                        model=model,
-                        input=texts,
-                        truncate=p.get("truncate"),
-                        options=build_options(p) or None,
-                    )
+                    answer = await client.embed(model=model, input=texts, truncate=params.truncate)
         except Exception as exc:
             raise translate_llm_error(exc, model) from exc
         embeddings = [list(map(float, e)) for e in answer.embeddings]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gleitzeit.core.errors import PermissionDeniedError
 from gleitzeit.dsl.models import WorkflowSpec
-from gleitzeit.dsl.parameters import file_parameters
+from gleitzeit.dsl.params import file_parameters
 
 __all__ = ["PathForbidden", "PathGuard"]
 

@@ -403,7 +403,7 @@ class GleitzeitClient:
         kwargs: dict[str, Any],
     ) -> BatchInput:
         from gleitzeit.dsl.methods import canonical_method
-        from gleitzeit.dsl.parameters import PARAMETERS
+        from gleitzeit.dsl.params import accepted_keys
 
         fields = {k: kwargs.pop(k) for k in list(kwargs) if k in _BATCH_FIELDS}
         template = dict(template or {})
@@ -427,7 +427,7 @@ class GleitzeitClient:
                 else:
                     params["messages"] = [{"role": "user", "content": text}]
             params["model"] = await backend.resolve_model(str(params.get("model") or model))
-        schema = PARAMETERS.get(method, {})
+        schema = accepted_keys(method)
         unknown = [k for k in kwargs if schema and k not in schema]
         if unknown:
             raise ValidationError(

@@ -251,11 +251,11 @@ class NativeBackend:
         self, messages: Any, model: str | None, options: Mapping[str, Any]
     ) -> AsyncIterator[str]:
         """Text chunks straight from the LLM server (not durable: nothing is recorded in Temporal)."""
-        from gleitzeit.activities.llm import build_options
+        from gleitzeit.dsl.params import ChatParams
 
         model = await self.resolve_model(model)
         spec = chat_spec(messages, model, options)  # the same checks as chat
-        params = spec.tasks[0].parameters
+        params = ChatParams.model_validate(spec.tasks[0].parameters)
         await self.ensure_llm()
         client = ollama.AsyncClient(
             host=self.settings.ollama_host, timeout=httpx.Timeout(self.settings.llm_timeout, connect=10.0)
@@ -263,9 +263,9 @@ class NativeBackend:
         try:
             stream = await client.chat(
                 model=model,
-                messages=params["messages"],
-                options=build_options(params) or None,
-                format=params.get("format"),
+                messages=params.chat_messages(),
+                options=params.ollama_options() or None,
+                format=params.format,
                 stream=True,
             )
             async for chunk in stream:

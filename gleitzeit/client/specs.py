@@ -17,7 +17,7 @@ from typing import Any
 from gleitzeit.core.errors import Problem, ValidationError
 from gleitzeit.core.models import Task
 from gleitzeit.dsl.models import TaskSpec, WorkflowSpec
-from gleitzeit.dsl.parameters import check_parameters
+from gleitzeit.dsl.params import check_parameters
 from gleitzeit.workflows.dag import LOCAL_ACTIVITY_KEY
 
 __all__ = [

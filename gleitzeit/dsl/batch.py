@@ -28,7 +28,7 @@ from typing import Any
 
 from gleitzeit.core.errors import Problem, ValidationError
 from gleitzeit.dsl.models import BatchSpec, TaskSpec, WorkflowSpec
-from gleitzeit.dsl.parameters import check_parameters, normalise_parameters
+from gleitzeit.dsl.params import check_parameters, normalise_parameters
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean
 from gleitzeit.dsl.tasks import RawTask, parse_common

@@ -8,11 +8,12 @@ from typing import Any
 
 import pydantic
 
+from gleitzeit.core.units import DURATION_FORMS, parse_duration
 from gleitzeit.dsl.batch import parse_batch
 from gleitzeit.dsl.inputs import parse_inputs
 from gleitzeit.dsl.linking import TaskLookup, check_value_references, link_tasks
 from gleitzeit.dsl.models import TaskSpec, WorkflowSpec
-from gleitzeit.dsl.parameters import file_parameters, normalise_parameters
+from gleitzeit.dsl.params import file_parameters, normalise_parameters
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean
 from gleitzeit.dsl.tasks import RawTask, parse_task
@@ -53,18 +54,37 @@ def _text(data: dict[str, Any], key: str, r: Reporter) -> str | None:
     return None
 
 
-def _positive(data: dict[str, Any], key: str, r: Reporter, *, integer: bool) -> Any:
+def _positive(data: dict[str, Any], key: str, r: Reporter) -> int | None:
     v = data.get(key)
     if v is None:
         return None
-    kinds = (int,) if integer else (int, float)
-    if isinstance(v, kinds) and not isinstance(v, bool) and v > 0:
+    if isinstance(v, int) and not isinstance(v, bool) and v > 0:
         return v
-    what = "a whole number of at least 1" if integer else "a number of seconds above 0"
     r.add(
-        "invalid-value", f"'{key}' must be {what}, not {v!r}", (key,), key=key, hint=f"write e.g. '{key}: 4'"
+        "invalid-value",
+        f"'{key}' must be a whole number of at least 1, not {v!r}",
+        (key,),
+        key=key,
+        hint=f"write e.g. '{key}: 4'",
     )
     return None
+
+
+def _duration(data: dict[str, Any], key: str, r: Reporter) -> float | None:
+    v = data.get(key)
+    if v is None:
+        return None
+    try:
+        return parse_duration(v)
+    except ValueError:
+        r.add(
+            "invalid-value",
+            f"'{key}' must be a number of seconds above 0 or a duration, not {v!r}",
+            (key,),
+            key=key,
+            hint=f"write {DURATION_FORMS}, e.g. '{key}: 1h'",
+        )
+        return None
 
 
 def _check_files(task: RawTask, r: Reporter, base_dir: str) -> None:
@@ -108,8 +128,8 @@ def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str
             )
     name, description = _text(data, "name", r), _text(data, "description", r)
     wf_id, version = _text(data, "id", r), _text(data, "version", r)
-    timeout = _positive(data, "timeout", r, integer=False)
-    max_parallel = _positive(data, "max_parallel", r, integer=True)
+    timeout = _duration(data, "timeout", r)
+    max_parallel = _positive(data, "max_parallel", r)
     metadata = data.get("metadata") or {}
     if not isinstance(metadata, dict):
         r.add(

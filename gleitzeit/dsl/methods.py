@@ -1,7 +1,7 @@
 """The registry of task methods: names, aliases, the activity that runs each, and its defaults.
 
 The workflow needs the activity name, result fields and the default timeouts and retries; the
-parameter schemas each method accepts live in ``gleitzeit.dsl.parameters``.
+parameter schemas each method accepts live in ``gleitzeit.dsl.params`` (one pydantic model per method).
 """
 
 from __future__ import annotations

@@ -16,10 +16,11 @@ from typing import Any
 import pydantic
 
 from gleitzeit.core.errors import ValidationError
+from gleitzeit.core.units import DURATION_FORMS, parse_duration
 from gleitzeit.dsl import conditions
 from gleitzeit.dsl.methods import METHODS, canonical_method
 from gleitzeit.dsl.models import PRIORITY_RANKS, RetrySpec
-from gleitzeit.dsl.parameters import check_parameters
+from gleitzeit.dsl.params import check_parameters
 from gleitzeit.dsl.positions import Path
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean
@@ -168,16 +169,16 @@ def parse_common(
             )
     if "timeout" in raw and raw["timeout"] is not None:
         t = raw["timeout"]
-        if isinstance(t, int | float) and not isinstance(t, bool) and t > 0:
-            task.timeout = float(t)
-        else:
+        try:
+            task.timeout = parse_duration(t)
+        except ValueError:
             r.add(
                 "invalid-value",
-                f"'timeout' must be a number of seconds above 0, not {t!r}",
+                f"'timeout' must be a number of seconds above 0 or a duration, not {t!r}",
                 (*path, "timeout"),
                 task=label,
                 key=key("timeout"),
-                hint="write e.g. 'timeout: 60'",
+                hint=f"write {DURATION_FORMS}, e.g. 'timeout: 60' or 'timeout: 5m'",
             )
     retry_key = "retry" if "retry" in raw else "retry_config"
     if raw.get(retry_key) is not None:
@@ -217,6 +218,7 @@ def _parse_retry(raw: Any, path: Path, r: Reporter, label: str | None) -> RetryS
         )
         return None
     data = {}
+    bad = False
     for k, v in raw.items():
         if k not in _RETRY_KEYS:
             r.add(
@@ -233,7 +235,23 @@ def _parse_retry(raw: Any, path: Path, r: Reporter, label: str | None) -> RetryS
                 ),
             )
             continue
+        if k in ("base_delay", "max_delay") and v is not None:
+            try:
+                v = parse_duration(v)
+            except ValueError as exc:
+                r.add(
+                    "invalid-value",
+                    f"retry.{k}: {exc}",
+                    (*path, k),
+                    task=label,
+                    key=f"retry.{k}",
+                    hint=f"write {DURATION_FORMS}, e.g. '{k}: 2s'",
+                )
+                bad = True
+                continue
         data["backoff" if k == "backoff_strategy" else k] = v
+    if bad:
+        return None
     try:
         return RetrySpec.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -246,7 +264,7 @@ def _parse_retry(raw: Any, path: Path, r: Reporter, label: str | None) -> RetryS
                 (*path, src),
                 task=label,
                 key=f"retry.{src}",
-                hint="max_attempts >= 1, backoff exponential|linear|fixed, delays in seconds above 0",
+                hint="max_attempts >= 1, backoff exponential|linear|fixed, delays above 0 (seconds or 1s, 5m ...)",
             )
         return None
 

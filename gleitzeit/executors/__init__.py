@@ -5,19 +5,17 @@ the activity in :mod:`gleitzeit.activities.python` wraps the same call. docs/pyt
 the script contract.
 """
 
-from gleitzeit.executors.base import (
-    Executor,
+from gleitzeit.executors.base import Executor, ScriptRun, Workspace
+from gleitzeit.executors.docker import DockerExecutor, docker_status, sweep_exited_containers
+from gleitzeit.executors.errors import (
     InvalidScriptParameters,
     SandboxImageMissing,
     ScriptBadOutput,
     ScriptFailure,
     ScriptNotFound,
     ScriptOOM,
-    ScriptRun,
     ScriptTimeout,
-    Workspace,
 )
-from gleitzeit.executors.docker import DockerExecutor, docker_status, sweep_exited_containers
 from gleitzeit.executors.forkserver import ForkServerLost, shutdown_fork_servers
 from gleitzeit.executors.local import LocalExecutor
 from gleitzeit.executors.request import ScriptRequest

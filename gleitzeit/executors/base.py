@@ -1,8 +1,10 @@
-"""What every script executor shares: the errors, the per-attempt workspace, capped output capture,
+"""What every script executor shares: the per-attempt workspace, capped output capture,
 the timeout/heartbeat supervisor and the executor interface.
 
 An executor only *runs* a prepared script and reports what happened (:class:`ScriptRun`); turning
 that into a result or an error is :mod:`gleitzeit.executors.output`, the same for every executor.
+The errors live in :mod:`gleitzeit.executors.errors` (the request imports them, and this module the
+request: no circle).
 """
 
 from __future__ import annotations
@@ -16,34 +18,17 @@ import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from gleitzeit.core.errors import (
-    ConfigurationError,
-    NotFoundError,
-    Problem,
-    ScriptError,
-    ValidationError,
-)
-from gleitzeit.core.errors import TimeoutError as GleitzeitTimeoutError
 from gleitzeit.executors.leftovers import RAM_DISK, owner_tag
-
-if TYPE_CHECKING:
-    from gleitzeit.executors.request import ScriptRequest
+from gleitzeit.executors.request import ScriptRequest
 
 __all__ = [
     "HEARTBEAT_INTERVAL",
     "CappedStream",
     "Executor",
     "Heartbeat",
-    "InvalidScriptParameters",
-    "SandboxImageMissing",
-    "ScriptBadOutput",
-    "ScriptFailure",
-    "ScriptNotFound",
-    "ScriptOOM",
     "ScriptRun",
-    "ScriptTimeout",
     "Workspace",
     "in_thread",
     "supervise",
@@ -63,91 +48,6 @@ STDERR_TAIL_CHARS = 4000
 
 Heartbeat = Callable[[dict[str, Any]], None]
 T = TypeVar("T")
-
-
-# --------------------------------------------------------------------------------------------- errors
-
-
-class ScriptFailure(ScriptError):
-    """A script attempt failed in a way retrying cannot fix.
-
-    ``kind`` is the error type the activity reports to Temporal (``ScriptError``, ``ScriptTimeout``,
-    ``ScriptOOM``, ``ScriptBadOutput``, ``ScriptNotFound``, ``InvalidParameters``); ``executor`` says
-    where the script ran (``docker`` or ``local``).
-    """
-
-    kind = "ScriptError"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        exit_code: int | None = None,
-        stderr_tail: str | None = None,
-        executor: str | None = None,
-        task_id: str | None = None,
-    ) -> None:
-        super().__init__(
-            message,
-            exit_code=exit_code,
-            stderr_tail=stderr_tail,
-            task_id=task_id,
-            cause=stderr_tail or message,
-            cause_type=self.kind,
-        )
-        self.executor = executor
-
-    def details(self) -> dict[str, Any]:
-        """The structured part of the error, as the activity attaches it to its ApplicationError."""
-        return {"exit_code": self.exit_code, "stderr_tail": self.stderr_tail, "executor": self.executor}
-
-
-class ScriptTimeout(ScriptFailure, GleitzeitTimeoutError):
-    """The script ran longer than its timeout; its processes (or container) were killed."""
-
-    kind = "ScriptTimeout"
-
-
-class ScriptOOM(ScriptFailure):
-    """The script ran out of memory (killed by the memory limit, or a Python MemoryError)."""
-
-    kind = "ScriptOOM"
-
-
-class ScriptBadOutput(ScriptFailure):
-    """The script finished but its output is not a usable result (bad JSON, too large)."""
-
-    kind = "ScriptBadOutput"
-
-
-class ScriptNotFound(ScriptFailure, NotFoundError):
-    """The script file does not exist at any of the places looked at."""
-
-    kind = "ScriptNotFound"
-
-
-class InvalidScriptParameters(ScriptFailure, ValidationError):
-    """The task's parameters for ``python/execute`` are invalid (``problems`` says which)."""
-
-    kind = "InvalidParameters"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        key: str | None = None,
-        hint: str | None = None,
-        task_id: str | None = None,
-        executor: str | None = None,
-    ) -> None:
-        super().__init__(message, task_id=task_id, executor=executor)
-        self.problems = [Problem(message, task=task_id, key=f"parameters.{key}" if key else None, hint=hint)]
-
-
-class SandboxImageMissing(ConfigurationError):
-    """The Docker engine answers but the sandbox image does not exist there."""
-
-    kind = "SandboxImageMissing"
 
 
 # ------------------------------------------------------------------------------------- output capture

@@ -30,13 +30,12 @@ from gleitzeit.executors.base import (
     STDOUT_TAIL,
     CappedStream,
     Heartbeat,
-    InvalidScriptParameters,
-    SandboxImageMissing,
     ScriptRun,
     Workspace,
     in_thread,
     supervise,
 )
+from gleitzeit.executors.errors import InvalidScriptParameters, SandboxImageMissing
 from gleitzeit.executors.request import ScriptRequest
 from gleitzeit.executors.sandbox import (
     LABEL_ACTIVITY_ID,

@@ -23,13 +23,10 @@ from gleitzeit.activities.models import PythonResult
 from gleitzeit.executors.base import (
     STDERR_TAIL_CHARS,
     CappedStream,
-    ScriptBadOutput,
-    ScriptFailure,
-    ScriptOOM,
     ScriptRun,
-    ScriptTimeout,
     truncation_marker,
 )
+from gleitzeit.executors.errors import ScriptBadOutput, ScriptFailure, ScriptOOM, ScriptTimeout
 from gleitzeit.executors.request import ScriptRequest
 
 __all__ = ["interpret", "parse_stdout"]

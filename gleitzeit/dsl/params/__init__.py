@@ -1,0 +1,111 @@
+"""Method parameters: one pydantic model per method, the one definition of what each method takes.
+
+``PARAMS`` maps a canonical method to its model. The loader checks a task's parameters with
+``check_parameters`` (references skip their checks, see :mod:`gleitzeit.dsl.params.base`); the LLM
+activities and the python executor validate the resolved parameters with the same model. A new
+method is one model here plus one activity.
+
+``normalise_parameters`` folds the conveniences the loader accepts into the one shape the activities
+get: for ``llm/chat`` a ``prompt`` becomes one user message, for ``python/execute`` ``file_path``
+becomes ``file``, and a ``timeout`` written as a duration (``5m``) becomes seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gleitzeit.core.units import parse_duration
+from gleitzeit.dsl.params.base import MethodParams, ParamIssue, is_ref, runtime_problem
+from gleitzeit.dsl.params.llm import (
+    OLLAMA_OPTION_KEYS,
+    ChatLikeParams,
+    ChatParams,
+    EmbedParams,
+    GenerateParams,
+    LlmParams,
+    Message,
+    TextParams,
+    VisionParams,
+)
+from gleitzeit.dsl.params.python import PythonParams
+
+__all__ = [
+    "OLLAMA_OPTION_KEYS",
+    "PARAMS",
+    "ChatLikeParams",
+    "ChatParams",
+    "EmbedParams",
+    "GenerateParams",
+    "LlmParams",
+    "Message",
+    "MethodParams",
+    "ParamIssue",
+    "PythonParams",
+    "TextParams",
+    "VisionParams",
+    "accepted_keys",
+    "check_parameters",
+    "file_parameters",
+    "normalise_parameters",
+    "runtime_problem",
+    "validate_parameters",
+]
+
+PARAMS: dict[str, type[MethodParams]] = {
+    m.method: m for m in (ChatParams, GenerateParams, VisionParams, EmbedParams, PythonParams)
+}
+
+# Parameters naming a file the task reads from disk (one path, or a list of them).
+_SINGLE_FILE = ("file", "file_path", "image_path")
+_MANY_FILES = ("files", "image_paths")
+
+
+def accepted_keys(method: str) -> tuple[str, ...]:
+    """Every parameter ``method`` takes (empty for an unknown method)."""
+    model = PARAMS.get(method)
+    return model.accepted() if model is not None else ()
+
+
+def check_parameters(method: str, params: Mapping[str, Any]) -> list[ParamIssue]:
+    """Every problem with ``params`` for canonical ``method`` (unknown keys, types, requirements)."""
+    model = PARAMS.get(method)
+    if model is None:
+        return []
+    return model.load_issues({str(k): v for k, v in params.items()})
+
+
+def normalise_parameters(method: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters in the shape the activities receive (conveniences folded)."""
+    out = dict(params)
+    if method == "llm/chat" and "prompt" in out and "messages" not in out:
+        out["messages"] = [{"role": "user", "content": out.pop("prompt")}]
+    if method == "python/execute" and "file_path" in out and "file" not in out:
+        out["file"] = out.pop("file_path")
+    timeout = out.get("timeout")
+    if isinstance(timeout, str) and not is_ref(timeout):
+        try:
+            out["timeout"] = parse_duration(timeout)
+        except ValueError:
+            pass  # reported by check_parameters
+    return out
+
+
+def file_parameters(method: str, params: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """(path in params, file name) of every plain (reference-free) file the task reads from disk."""
+    del method  # the same keys name files for every method that reads any
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    for key in _SINGLE_FILE:
+        v = params.get(key)
+        if isinstance(v, str) and v and not is_ref(v):
+            found.append(((key,), v))
+    for key in _MANY_FILES:
+        v = params.get(key)
+        if isinstance(v, list):
+            found.extend(((key, i), x) for i, x in enumerate(v) if isinstance(x, str) and x and not is_ref(x))
+    return found
+
+
+def validate_parameters(method: str, params: Mapping[str, Any]) -> MethodParams:
+    """The resolved parameters of a run, checked strictly; pydantic.ValidationError when they are not."""
+    return PARAMS[method].model_validate(dict(params))
