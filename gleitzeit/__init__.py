@@ -44,11 +44,11 @@ from gleitzeit.core.models import (
     WorkflowStatus,
     WorkflowSummary,
 )
+from gleitzeit.core.version import __version__
 
 if TYPE_CHECKING:
     from gleitzeit.client import BatchResults, GleitzeitClient, WorkflowResults, WorkflowRun
 
-__version__ = "0.1.0"
 
 __all__ = [
     "APIError",

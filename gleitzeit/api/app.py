@@ -17,7 +17,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from gleitzeit import __version__
 from gleitzeit.api import batch, llm, status, workflows
 from gleitzeit.api.auth import require_token
 from gleitzeit.api.errors import install_error_handlers
@@ -25,6 +24,7 @@ from gleitzeit.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
 from gleitzeit.api.paths import PathGuard
 from gleitzeit.client.native import NativeBackend
 from gleitzeit.config import Settings, get_settings
+from gleitzeit.core.version import __version__
 from gleitzeit.services.runtime import WorkerMode
 
 __all__ = ["create_app"]

@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from gleitzeit import __version__
 from gleitzeit.api.deps import backend_of, guard_of
 from gleitzeit.api.schemas import ScriptRequest, ScriptResponse, TaskRequest
 from gleitzeit.core.models import TaskResult
+from gleitzeit.core.version import __version__
 
 __all__ = ["health_router", "router"]
 

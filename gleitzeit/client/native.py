@@ -10,7 +10,7 @@ Every method is durable: ``chat`` is a one-task workflow, ``execute_task`` and
 ``request_eager_start`` (the first workflow task is handed to the local worker in the start call,
 saving a round trip), which keeps the cost of durability per chat in the tens of milliseconds.
 
-Slightly over ~400 lines because it is one class with one method per client method, each a few lines
+Over ~400 lines because it is one class with one method per client method, each a few lines
 over the shared run handling in ``native_run.py``; splitting it would split that list.
 """
 

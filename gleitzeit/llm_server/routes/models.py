@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
-import gleitzeit
+from gleitzeit.core.version import __version__
 from gleitzeit.llm_server.models import EMBED_MODEL, MODELS, resolve_model
 from gleitzeit.llm_server.routes.common import NDJSON, Backend, error, model_for, ndjson, read_body, record
 
@@ -27,7 +27,7 @@ async def root() -> Response:
 @router.get("/api/version")
 async def version(request: Request) -> Response:
     record(request, None)
-    return JSONResponse({"version": OLLAMA_API_VERSION, "gleitzeit": gleitzeit.__version__})
+    return JSONResponse({"version": OLLAMA_API_VERSION, "gleitzeit": __version__})
 
 
 @router.get("/api/tags")
