@@ -27,8 +27,8 @@ from typing import Any
 
 from bench.common import ROOT, BenchServer, ollama_double, percentile
 from bench.handwritten import HAND_WORKFLOWS, HandChat
-from gleitzeit.activities.models import TaskInput
 from gleitzeit.client.connection import connect
+from gleitzeit.contracts.tasks import TaskInput
 from gleitzeit.worker.build import build_worker
 
 __all__ = ["measure_batch", "measure_chat"]

@@ -33,7 +33,7 @@ from temporalio.exceptions import ApplicationError
 
 from gleitzeit.activities.batch_store import FileWork
 from gleitzeit.activities.common import heartbeating
-from gleitzeit.workflows.batch_models import (
+from gleitzeit.contracts.batch import (
     BatchChunkInput,
     BatchChunkResult,
     BatchFileCommon,

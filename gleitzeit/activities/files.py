@@ -48,10 +48,8 @@ from gleitzeit.activities.batch_store import (
 )
 from gleitzeit.activities.common import heartbeating, non_retryable
 from gleitzeit.activities.llm import LlmActivities
-from gleitzeit.activities.models import TaskInput
 from gleitzeit.config import Settings
-from gleitzeit.dsl.batch import file_key
-from gleitzeit.workflows.batch_models import (
+from gleitzeit.contracts.batch import (
     BatchChunkInput,
     BatchChunkResult,
     BatchCleanupInput,
@@ -62,6 +60,8 @@ from gleitzeit.workflows.batch_models import (
     BatchListInput,
     BatchPageInput,
 )
+from gleitzeit.contracts.tasks import TaskInput
+from gleitzeit.dsl.batch import file_key
 from gleitzeit.workflows.batch_plan import chunk_log_name
 
 __all__ = [

@@ -32,8 +32,8 @@ from gleitzeit.activities.common import (
     resolve_path,
     retryable,
 )
-from gleitzeit.activities.models import EmbedResult, LlmResult, TaskInput
 from gleitzeit.config import Settings
+from gleitzeit.contracts.tasks import EmbedResult, LlmResult, TaskInput
 
 __all__ = ["OLLAMA_OPTION_KEYS", "LlmActivities", "build_options", "translate_llm_error"]
 

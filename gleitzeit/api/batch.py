@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request
 from gleitzeit.api.deps import backend_of, guard_of
 from gleitzeit.api.schemas import BatchRequest, RunInfo
 from gleitzeit.api.workflows import run_info
+from gleitzeit.contracts.batch import BatchInput
 from gleitzeit.core.errors import ValidationError
-from gleitzeit.workflows.batch_models import BatchInput
 
 __all__ = ["router"]
 

@@ -29,12 +29,12 @@ from gleitzeit.cli.run import announce_start
 from gleitzeit.client.batch import start_batch, wait_batch
 from gleitzeit.client.starter import web_url
 from gleitzeit.config import Settings
+from gleitzeit.contracts.batch import BatchInput, BatchProgress, BatchResult
+from gleitzeit.contracts.spec import RetrySpec, WorkflowSpec
 from gleitzeit.core.errors import ExecutionError, TimeoutError, ValidationError
 from gleitzeit.dsl import references
-from gleitzeit.dsl.models import RetrySpec, WorkflowSpec
 from gleitzeit.runtime import LocalRuntime, WorkerMode
 from gleitzeit.workflows.batch import BatchWorkflow
-from gleitzeit.workflows.batch_models import BatchInput, BatchProgress, BatchResult
 
 __all__ = ["batch_input_from_spec", "run_batch_form", "watch_batch"]
 

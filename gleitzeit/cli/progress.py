@@ -14,8 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from temporalio.client import WorkflowHandle
 
+from gleitzeit.contracts.dag import WorkflowProgress
 from gleitzeit.workflows.dag import DagWorkflow
-from gleitzeit.workflows.models import WorkflowProgress
 
 __all__ = ["STATE_STYLE", "watch_progress", "watching"]
 

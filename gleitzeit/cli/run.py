@@ -18,6 +18,8 @@ from rich.console import Console
 from gleitzeit.cli.app import app
 from gleitzeit.client.starter import start_pipeline, wait_result, web_url
 from gleitzeit.config import Settings, get_settings
+from gleitzeit.contracts.dag import DagResult
+from gleitzeit.contracts.spec import WorkflowSpec
 from gleitzeit.core.errors import (
     ExecutionError,
     GleitzeitError,
@@ -25,9 +27,7 @@ from gleitzeit.core.errors import (
     TimeoutError,
     ValidationError,
 )
-from gleitzeit.dsl.models import WorkflowSpec
 from gleitzeit.runtime import LocalRuntime, WorkerMode
-from gleitzeit.workflows.models import DagResult
 
 __all__ = ["announce_start", "load_for_run", "parse_inputs", "run"]
 

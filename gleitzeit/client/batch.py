@@ -20,11 +20,11 @@ from temporalio.exceptions import ApplicationError
 from gleitzeit.client.failures import translate_workflow_failure
 from gleitzeit.client.starter import PIPELINE_ATTRIBUTE, new_workflow_id, registered_search_attributes
 from gleitzeit.config import Settings
+from gleitzeit.contracts.batch import BatchInput, BatchResult
 from gleitzeit.core.errors import GleitzeitError, Problem, ValidationError
 from gleitzeit.dsl.batch import file_key
 from gleitzeit.dsl.methods import canonical_method
 from gleitzeit.workflows.batch import BatchWorkflow
-from gleitzeit.workflows.batch_models import BatchInput, BatchResult
 
 __all__ = ["check_batch_input", "start_batch", "wait_batch"]
 

@@ -22,6 +22,8 @@ from gleitzeit.client.handles import Progress, WorkflowRun
 from gleitzeit.client.specs import DEFAULT_CHAT_MODEL
 from gleitzeit.client.wire import error_from_dict
 from gleitzeit.config import Settings
+from gleitzeit.contracts.batch import BatchInput, BatchProgress
+from gleitzeit.contracts.dag import WorkflowProgress
 from gleitzeit.core.errors import (
     APIError,
     AuthenticationError,
@@ -39,8 +41,6 @@ from gleitzeit.core.models import (
     WorkflowStatus,
     WorkflowSummary,
 )
-from gleitzeit.workflows.batch_models import BatchInput, BatchProgress
-from gleitzeit.workflows.models import WorkflowProgress
 
 __all__ = ["RemoteBackend", "RemoteRun", "error_for_response"]
 

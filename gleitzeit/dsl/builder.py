@@ -8,10 +8,10 @@ from typing import Any
 
 import pydantic
 
+from gleitzeit.contracts.spec import TaskSpec, WorkflowSpec
 from gleitzeit.dsl.batch import parse_batch
 from gleitzeit.dsl.inputs import parse_inputs
 from gleitzeit.dsl.linking import TaskLookup, check_value_references, link_tasks
-from gleitzeit.dsl.models import TaskSpec, WorkflowSpec
 from gleitzeit.dsl.parameters import file_parameters, normalise_parameters
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean

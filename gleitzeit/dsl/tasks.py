@@ -15,10 +15,10 @@ from typing import Any
 
 import pydantic
 
+from gleitzeit.contracts.spec import PRIORITY_RANKS, RetrySpec
 from gleitzeit.core.errors import ValidationError
 from gleitzeit.dsl import conditions
 from gleitzeit.dsl.methods import METHODS, canonical_method
-from gleitzeit.dsl.models import PRIORITY_RANKS, RetrySpec
 from gleitzeit.dsl.parameters import check_parameters
 from gleitzeit.dsl.positions import Path
 from gleitzeit.dsl.report import Reporter, key_of

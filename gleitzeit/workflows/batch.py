@@ -36,9 +36,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from gleitzeit.activities.common import HEARTBEAT_INTERVAL
-    from gleitzeit.dsl.models import RetrySpec, TaskSpec
-    from gleitzeit.workflows.batch_models import (
+    from gleitzeit.contracts.batch import (
         BatchChunkInput,
         BatchChunkResult,
         BatchCleanupInput,
@@ -52,6 +50,8 @@ with workflow.unsafe.imports_passed_through():
         BatchResult,
         BatchState,
     )
+    from gleitzeit.contracts.heartbeat import HEARTBEAT_INTERVAL
+    from gleitzeit.contracts.spec import RetrySpec, TaskSpec
     from gleitzeit.workflows.batch_plan import (
         MAX_ACTIVITY_ID,
         MIN_TARGET_SECONDS,

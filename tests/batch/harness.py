@@ -25,13 +25,13 @@ from temporalio.worker import Worker
 from gleitzeit.activities.batch_store import FileWork, ScratchLog
 from gleitzeit.activities.files import FileActivities
 from gleitzeit.config import Settings
-from gleitzeit.worker.build import build_worker
-from gleitzeit.workflows.batch_models import (
+from gleitzeit.contracts.batch import (
     BatchChunkInput,
     BatchChunkResult,
     BatchFileInput,
     BatchFileResult,
 )
+from gleitzeit.worker.build import build_worker
 
 
 def make_tree(root: Path, count: int, *, suffix: str = ".txt", width: int = 5) -> list[str]:

@@ -16,7 +16,7 @@ from temporalio.testing import ActivityEnvironment
 from gleitzeit.activities.batch_chunk import run_chunk
 from gleitzeit.activities.batch_store import FileWork, ScratchLog, scratch_log_path
 from gleitzeit.activities.files import FileActivities
-from gleitzeit.workflows.batch_models import (
+from gleitzeit.contracts.batch import (
     BatchChunkInput,
     BatchCleanupInput,
     BatchFileInput,

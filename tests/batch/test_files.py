@@ -15,8 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 from gleitzeit.activities.files import FileActivities, read_listing, result_path
 from gleitzeit.client.batch import start_batch, wait_batch
 from gleitzeit.config import Settings
+from gleitzeit.contracts.batch import BatchInput, BatchListInput, BatchResult
 from gleitzeit.worker.build import build_worker
-from gleitzeit.workflows.batch_models import BatchInput, BatchListInput, BatchResult
 from tests.batch.harness import batch_settings, make_tree
 from tests.doubles.ollama_double import OllamaDouble
 
@@ -144,7 +144,7 @@ async def test_listing_leaves_out_the_output_folder_and_is_paged(tmp_path: Path)
     assert listing.total == 3
     assert Path(listing.listing_id) == tmp_path / "in" / "out" / ".gleitzeit" / "wf_1.listing.json"
     assert read_listing(listing.listing_id) == ["f00000.txt", "f00001.txt", "f00002.txt"]
-    from gleitzeit.workflows.batch_models import BatchPageInput
+    from gleitzeit.contracts.batch import BatchPageInput
 
     assert await acts.page(BatchPageInput(listing_id=listing.listing_id, start=1, count=5)) == [
         "f00001.txt",
@@ -155,7 +155,7 @@ async def test_listing_leaves_out_the_output_folder_and_is_paged(tmp_path: Path)
 async def test_a_file_removed_after_listing_fails_for_good(tmp_path: Path) -> None:
     from temporalio.exceptions import ApplicationError
 
-    from gleitzeit.workflows.batch_models import BatchFileInput
+    from gleitzeit.contracts.batch import BatchFileInput
 
     acts = FileActivities(batch_settings(tmp_path))
     inp = BatchFileInput(
