@@ -26,18 +26,9 @@ async def start_batch(body: BatchRequest, request: Request) -> RunInfo:
     parameters = dict(body.parameters)
     if isinstance(parameters.get("model"), str):
         parameters["model"] = await backend.resolve_model(parameters["model"])
-    inp = BatchInput(
-        directory=directory,
-        pattern=body.pattern,
-        method=body.method,
-        parameters=parameters,
-        max_concurrent=body.max_concurrent,
-        output_dir=output_dir,
-        base_dir=str(guard.base),
-        name=body.name,
-        timeout=body.timeout,
-        max_attempts=body.max_attempts,
-    )
+    fields = body.model_dump(exclude={"workflow_id"})
+    fields.update(directory=directory, output_dir=output_dir, parameters=parameters, base_dir=str(guard.base))
+    inp = BatchInput(**fields)
     run = await backend.start_batch(inp, workflow_id=body.workflow_id)
     return run_info(run)
 
