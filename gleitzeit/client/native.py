@@ -323,7 +323,7 @@ class NativeBackend:
 
     async def batch_results(self, execution: WorkflowExecution) -> dict[str, Any]:
         """Every file's result of a finished batch: inline ones, else read back from the output files."""
-        from gleitzeit.client.batch_results import read_batch_results
+        from gleitzeit.batch.results import read_batch_results
 
         return await asyncio.to_thread(read_batch_results, execution)
 

@@ -63,7 +63,7 @@ class NativeRun(WorkflowRun):
         return status_from_temporal(description.status)
 
     async def progress(self) -> Progress:
-        from gleitzeit.workflows.batch import BatchWorkflow
+        from gleitzeit.batch.workflow import BatchWorkflow
         from gleitzeit.workflows.dag import DagWorkflow
 
         try:

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from gleitzeit.activities.files import FileActivities, read_listing, result_path
+from gleitzeit.batch.activities import BatchActivities
+from gleitzeit.batch.store import read_listing, result_path
 from gleitzeit.client.batch import start_batch, wait_batch
 from gleitzeit.config import Settings
 from gleitzeit.contracts.batch import BatchInput, BatchListInput, BatchResult
@@ -135,7 +136,7 @@ async def test_a_result_too_large_to_carry_inline_is_kept_on_disk(
 async def test_listing_leaves_out_the_output_folder_and_is_paged(tmp_path: Path) -> None:
     make_tree(tmp_path / "in", 3)
     make_tree(tmp_path / "in" / "out", 2)  # results of an earlier run inside the input folder
-    acts = FileActivities(batch_settings(tmp_path))
+    acts = BatchActivities(batch_settings(tmp_path))
     listing = await acts.list_files(
         BatchListInput(
             workflow_id="wf/1", directory="in", base_dir=str(tmp_path), pattern="**/*", output_dir="in/out"
@@ -157,7 +158,7 @@ async def test_a_file_removed_after_listing_fails_for_good(tmp_path: Path) -> No
 
     from gleitzeit.contracts.batch import BatchFileInput
 
-    acts = FileActivities(batch_settings(tmp_path))
+    acts = BatchActivities(batch_settings(tmp_path))
     inp = BatchFileInput(
         index=0, file="gone.txt", root=str(tmp_path), method="llm/chat", results_dir=str(tmp_path)
     )
@@ -167,9 +168,9 @@ async def test_a_file_removed_after_listing_fails_for_good(tmp_path: Path) -> No
 
 
 def test_input_checks_and_activity_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gleitzeit.client.batch import check_batch_input
+    from gleitzeit.batch.inputs import check_batch_input
+    from gleitzeit.batch.plan import MAX_ACTIVITY_ID, file_activity_id
     from gleitzeit.core.errors import ValidationError
-    from gleitzeit.workflows.batch import MAX_ACTIVITY_ID, file_activity_id
 
     monkeypatch.chdir(tmp_path)
     checked = check_batch_input(BatchInput(directory="d", method="chat"))

@@ -31,8 +31,8 @@ from collections.abc import Awaitable, Callable
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from gleitzeit.activities.batch_store import FileWork
 from gleitzeit.activities.common import heartbeating
+from gleitzeit.batch.store import FileWork
 from gleitzeit.contracts.batch import (
     BatchChunkInput,
     BatchChunkResult,
