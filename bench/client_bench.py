@@ -27,7 +27,7 @@ from typing import Any
 
 from bench.common import ROOT, BenchServer, ollama_double, percentile
 from bench.handwritten import HAND_WORKFLOWS, HandChat
-from gleitzeit.activities.models import TaskInput
+from gleitzeit.contracts.tasks import TaskInput
 from gleitzeit.services.connection import connect
 from gleitzeit.worker.build import build_worker
 

@@ -23,11 +23,11 @@ from temporalio.client import Client
 
 from bench.common import BenchServer, median, trivial_script
 from bench.handwritten import HAND_WORKFLOWS, HandChain, HandFanOut, HandInput
-from gleitzeit.activities.models import PythonResult, TaskInput
 from gleitzeit.client.starter import start_pipeline, wait_result
 from gleitzeit.config import Settings
+from gleitzeit.contracts.spec import WorkflowSpec
+from gleitzeit.contracts.tasks import PythonResult, TaskInput
 from gleitzeit.dsl import load_workflow
-from gleitzeit.dsl.models import WorkflowSpec
 from gleitzeit.services.connection import connect
 from gleitzeit.worker.build import build_worker, task_activities
 

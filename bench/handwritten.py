@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from gleitzeit.activities.models import TaskInput
+    from gleitzeit.contracts.tasks import TaskInput
 
 __all__ = ["HAND_WORKFLOWS", "HandChain", "HandChat", "HandFanOut", "HandInput"]
 

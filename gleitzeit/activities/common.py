@@ -15,8 +15,9 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from gleitzeit.contracts.heartbeat import HEARTBEAT_INTERVAL
+
 __all__ = [
-    "HEARTBEAT_INTERVAL",
     "check_result_size",
     "heartbeating",
     "heartbeats_covered",
@@ -24,9 +25,6 @@ __all__ = [
     "retryable",
 ]
 
-# Heartbeat well inside the shortest heartbeat timeout the workflow sets (15 s), so a killed worker is
-# noticed quickly while a live one is never mistaken for dead.
-HEARTBEAT_INTERVAL = 3.0
 # True inside a ``heartbeating`` block: the tasks started in it (a batch chunk's lanes) inherit it, and
 # their own heartbeats would only repeat the chunk's.
 _COVERED: contextvars.ContextVar[bool] = contextvars.ContextVar("gleitzeit_heartbeats_covered", default=False)

@@ -33,8 +33,8 @@ from gleitzeit.activities.common import (
     non_retryable,
     retryable,
 )
-from gleitzeit.activities.models import EmbedResult, LlmResult, TaskInput
 from gleitzeit.config import Settings
+from gleitzeit.contracts.tasks import EmbedResult, LlmResult, TaskInput
 from gleitzeit.core.files import MissingFile, find_file
 from gleitzeit.dsl.params import (
     ChatLikeParams,

@@ -14,8 +14,8 @@ import socket
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from gleitzeit.activities.models import PythonResult, TaskInput
 from gleitzeit.config import Settings
+from gleitzeit.contracts.tasks import PythonResult, TaskInput
 from gleitzeit.core.errors import DockerUnavailableError
 from gleitzeit.executors import SandboxImageMissing, ScriptFailure, ScriptRequest, run_script
 

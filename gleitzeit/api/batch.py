@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request
 from gleitzeit.api.deps import backend_of, guard_of
 from gleitzeit.api.schemas import BatchRequest, RunInfo
 from gleitzeit.api.workflows import run_info
+from gleitzeit.contracts.batch import BatchInput
 from gleitzeit.core.errors import ValidationError
-from gleitzeit.workflows.batch_models import BatchInput
 
 __all__ = ["router"]
 
@@ -26,18 +26,9 @@ async def start_batch(body: BatchRequest, request: Request) -> RunInfo:
     parameters = dict(body.parameters)
     if isinstance(parameters.get("model"), str):
         parameters["model"] = await backend.resolve_model(parameters["model"])
-    inp = BatchInput(
-        directory=directory,
-        pattern=body.pattern,
-        method=body.method,
-        parameters=parameters,
-        max_concurrent=body.max_concurrent,
-        output_dir=output_dir,
-        base_dir=str(guard.base),
-        name=body.name,
-        timeout=body.timeout,
-        max_attempts=body.max_attempts,
-    )
+    fields = body.model_dump(exclude={"workflow_id"})
+    fields.update(directory=directory, output_dir=output_dir, parameters=parameters, base_dir=str(guard.base))
+    inp = BatchInput(**fields)
     run = await backend.start_batch(inp, workflow_id=body.workflow_id)
     return run_info(run)
 

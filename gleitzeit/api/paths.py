@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from gleitzeit.contracts.spec import WorkflowSpec
 from gleitzeit.core.errors import PermissionDeniedError
-from gleitzeit.dsl.models import WorkflowSpec
 from gleitzeit.dsl.params import file_parameters
 
 __all__ = ["PathForbidden", "PathGuard"]

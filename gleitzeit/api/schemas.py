@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gleitzeit.contracts.batch import BatchOptions
+
 __all__ = [
     "BatchRequest",
     "ChatRequest",
@@ -85,18 +87,12 @@ class ScriptResponse(BaseModel):
     result: Any = None
 
 
-class BatchRequest(_Strict):
+class BatchRequest(BatchOptions):
     """A durable batch: ``method`` with ``parameters`` over every file of ``directory`` matching ``pattern``."""
 
-    directory: str
-    pattern: str = "*"
-    method: str = "llm/chat"
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    max_concurrent: int = Field(default=5, ge=1, le=1000)
-    output_dir: str | None = None
-    name: str = "batch"
-    timeout: float | None = Field(default=None, gt=0)
-    max_attempts: int = Field(default=3, ge=1, le=100)
+    # The fields are the contract's (``BatchOptions``), declared once; the server fills in the rest.
+    model_config = ConfigDict(extra="forbid")
+
     workflow_id: str | None = None
 
 

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Request, Response
 from gleitzeit.api.deps import backend_of, guard_of
 from gleitzeit.api.schemas import ResultPending, RunInfo, WorkflowRequest
 from gleitzeit.client.native_run import NativeRun
+from gleitzeit.contracts.spec import WorkflowSpec
 from gleitzeit.core.errors import Problem, ValidationError
 from gleitzeit.core.models import LogEvent, WorkflowExecution, WorkflowSummary
-from gleitzeit.dsl.models import WorkflowSpec
 
 __all__ = ["MAX_RESULT_WAIT", "router"]
 

@@ -16,7 +16,7 @@ from gleitzeit.client.client import DEFAULT_BATCH_PROMPT
 from gleitzeit.client.commands import EXIT_FAILED, EXIT_OK, MODE_OPTION, make_client, run_command
 from gleitzeit.client.handles import Progress as RunProgress
 from gleitzeit.client.specs import DEFAULT_CHAT_MODEL
-from gleitzeit.workflows.batch_models import BatchProgress
+from gleitzeit.contracts.batch import BatchProgress
 
 __all__ = ["batch"]
 

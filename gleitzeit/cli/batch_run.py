@@ -24,18 +24,18 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from temporalio.client import WorkflowHandle
 
+from gleitzeit.batch.inputs import batch_input_from_spec
+from gleitzeit.batch.workflow import BatchWorkflow
 from gleitzeit.cli.progress import announce_start, watching
 from gleitzeit.client.batch import start_batch, wait_batch
 from gleitzeit.client.starter import web_url
 from gleitzeit.config import Settings
+from gleitzeit.contracts.batch import BatchProgress, BatchResult
+from gleitzeit.contracts.spec import WorkflowSpec
 from gleitzeit.core.errors import ExecutionError, TimeoutError, ValidationError
-from gleitzeit.dsl import references
-from gleitzeit.dsl.models import RetrySpec, WorkflowSpec
 from gleitzeit.services.runtime import LocalRuntime, WorkerMode
-from gleitzeit.workflows.batch import BatchWorkflow
-from gleitzeit.workflows.batch_models import BatchInput, BatchProgress, BatchResult
 
-__all__ = ["batch_input_from_spec", "run_batch_form", "watch_batch"]
+__all__ = ["run_batch_form", "watch_batch"]
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 POLL_INTERVAL = 0.5
@@ -43,25 +43,6 @@ POLL_INTERVAL = 0.5
 PLAIN_LINE_INTERVAL = 2.0
 PRINTED_RESULTS = 200
 PRINTED_ERRORS = 20
-
-
-def batch_input_from_spec(spec: WorkflowSpec, inputs: dict[str, Any], settings: Settings) -> BatchInput:
-    """The BatchInput of a loaded batch-form workflow, with ``${inputs.*}`` resolved."""
-    batch, template = spec.batch, spec.template or {}
-    assert batch is not None, "not a batch-form workflow"
-    parameters = references.resolve(template.get("parameters") or {}, {}, inputs)
-    retry = template.get("retry")
-    return BatchInput(
-        name=spec.name,
-        directory=batch.directory,
-        pattern=batch.pattern,
-        base_dir=spec.base_dir,
-        method=template["method"],
-        parameters=parameters,
-        max_concurrent=min(spec.max_parallel or batch.max_concurrent or settings.max_parallel, 1000),
-        timeout=template.get("timeout"),
-        retry=RetrySpec.model_validate(retry) if retry else None,
-    )
 
 
 async def _query(handle: WorkflowHandle[Any, Any]) -> BatchProgress | None:

@@ -16,8 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from temporalio.client import WorkflowHandle
 
+from gleitzeit.contracts.dag import WorkflowProgress
 from gleitzeit.workflows.dag import DagWorkflow
-from gleitzeit.workflows.models import WorkflowProgress
 
 if TYPE_CHECKING:
     from gleitzeit.services.runtime import LocalRuntime

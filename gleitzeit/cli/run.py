@@ -19,6 +19,8 @@ from gleitzeit.cli.app import app
 from gleitzeit.cli.progress import announce_start, watch_progress, watching
 from gleitzeit.client.starter import start_pipeline, wait_result, web_url
 from gleitzeit.config import Settings, get_settings
+from gleitzeit.contracts.dag import DagResult
+from gleitzeit.contracts.spec import WorkflowSpec
 from gleitzeit.core.errors import (
     ExecutionError,
     GleitzeitError,
@@ -26,9 +28,7 @@ from gleitzeit.core.errors import (
     TimeoutError,
     ValidationError,
 )
-from gleitzeit.dsl.models import WorkflowSpec
 from gleitzeit.services.runtime import LocalRuntime, WorkerMode
-from gleitzeit.workflows.models import DagResult
 
 __all__ = ["load_for_run", "parse_inputs", "run"]
 

@@ -40,15 +40,15 @@ from gleitzeit.client.remote import RemoteBackend
 from gleitzeit.client.results import WorkflowResults
 from gleitzeit.client.specs import DEFAULT_CHAT_MODEL, chat_messages_for
 from gleitzeit.config import Settings, get_settings
+from gleitzeit.contracts.batch import BatchInput
+from gleitzeit.contracts.spec import WorkflowSpec
 from gleitzeit.core.errors import (
     GleitzeitError,
     ServiceUnavailableError,
     ValidationError,
 )
 from gleitzeit.core.models import Task, TaskResult, WorkflowSummary
-from gleitzeit.dsl.models import WorkflowSpec
 from gleitzeit.services.api_process import ApiServerProcess, api_answers, start_api_server
-from gleitzeit.workflows.batch_models import BatchInput
 
 __all__ = ["DEFAULT_BATCH_PROMPT", "GleitzeitClient", "Mode"]
 

@@ -15,9 +15,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowExecutionStatus
 
+from gleitzeit.contracts.batch import BatchResult
+from gleitzeit.contracts.dag import DagResult, TaskProgress, WorkflowProgress
 from gleitzeit.core.models import LogEvent, TaskResult, TaskStatus, WorkflowExecution, WorkflowStatus
-from gleitzeit.workflows.batch_models import BatchResult
-from gleitzeit.workflows.models import DagResult, TaskProgress, WorkflowProgress
 
 __all__ = [
     "events_from_history",

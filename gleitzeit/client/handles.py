@@ -16,10 +16,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from gleitzeit.contracts.batch import BatchProgress
+from gleitzeit.contracts.dag import WorkflowProgress
 from gleitzeit.core.errors import TimeoutError
 from gleitzeit.core.models import LogEvent, WorkflowExecution, WorkflowStatus
-from gleitzeit.workflows.batch_models import BatchProgress
-from gleitzeit.workflows.models import WorkflowProgress
 
 __all__ = [
     "DEFAULT_BACKOFF",

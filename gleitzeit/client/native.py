@@ -42,6 +42,8 @@ from gleitzeit.client.specs import (
 )
 from gleitzeit.client.starter import start_pipeline, web_url
 from gleitzeit.config import Settings
+from gleitzeit.contracts.batch import BatchInput
+from gleitzeit.contracts.spec import WorkflowSpec
 from gleitzeit.core.errors import (
     GleitzeitError,
     LLMUnavailableError,
@@ -52,9 +54,7 @@ from gleitzeit.core.errors import (
     ValidationError,
 )
 from gleitzeit.core.models import Task, TaskResult, WorkflowExecution, WorkflowSummary
-from gleitzeit.dsl.models import WorkflowSpec
 from gleitzeit.services.runtime import LocalRuntime, WorkerMode, live_pollers
-from gleitzeit.workflows.batch_models import BatchInput
 
 __all__ = ["NativeBackend", "normalise_model_name"]
 
@@ -175,8 +175,8 @@ class NativeBackend:
 
     async def get_workflow(self, workflow_id: str) -> NativeRun:
         """The handle of an existing run; WorkflowNotFoundError for an unknown id."""
-        from gleitzeit.workflows.batch_models import BatchResult
-        from gleitzeit.workflows.models import DagResult
+        from gleitzeit.contracts.batch import BatchResult
+        from gleitzeit.contracts.dag import DagResult
 
         probe = self.client.get_workflow_handle(workflow_id)
         try:
@@ -326,7 +326,7 @@ class NativeBackend:
 
     async def batch_results(self, execution: WorkflowExecution) -> dict[str, Any]:
         """Every file's result of a finished batch: inline ones, else read back from the output files."""
-        from gleitzeit.client.batch_results import read_batch_results
+        from gleitzeit.batch.results import read_batch_results
 
         return await asyncio.to_thread(read_batch_results, execution)
 

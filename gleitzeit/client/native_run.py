@@ -17,6 +17,8 @@ from gleitzeit.client.convert import (
 )
 from gleitzeit.client.failures import translate_workflow_failure
 from gleitzeit.client.handles import Progress, WorkflowRun
+from gleitzeit.contracts.batch import BatchResult
+from gleitzeit.contracts.dag import DagResult, WorkflowProgress
 from gleitzeit.core.errors import (
     GleitzeitError,
     TemporalUnavailableError,
@@ -24,8 +26,6 @@ from gleitzeit.core.errors import (
     WorkflowNotFoundError,
 )
 from gleitzeit.core.models import LogEvent, WorkflowExecution, WorkflowStatus
-from gleitzeit.workflows.batch_models import BatchResult
-from gleitzeit.workflows.models import DagResult, WorkflowProgress
 
 __all__ = ["DEFAULT_LOG_LIMIT", "NativeRun", "rpc_error"]
 
@@ -63,7 +63,7 @@ class NativeRun(WorkflowRun):
         return status_from_temporal(description.status)
 
     async def progress(self) -> Progress:
-        from gleitzeit.workflows.batch import BatchWorkflow
+        from gleitzeit.batch.workflow import BatchWorkflow
         from gleitzeit.workflows.dag import DagWorkflow
 
         try:

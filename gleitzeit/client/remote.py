@@ -22,6 +22,8 @@ from gleitzeit.client.handles import Progress, WorkflowRun
 from gleitzeit.client.specs import DEFAULT_CHAT_MODEL
 from gleitzeit.client.wire import error_from_dict
 from gleitzeit.config import Settings
+from gleitzeit.contracts.batch import BatchInput, BatchOptions, BatchProgress
+from gleitzeit.contracts.dag import WorkflowProgress
 from gleitzeit.core.errors import (
     APIError,
     AuthenticationError,
@@ -39,8 +41,6 @@ from gleitzeit.core.models import (
     WorkflowStatus,
     WorkflowSummary,
 )
-from gleitzeit.workflows.batch_models import BatchInput, BatchProgress
-from gleitzeit.workflows.models import WorkflowProgress
 
 __all__ = ["RemoteBackend", "RemoteRun", "error_for_response"]
 
@@ -252,22 +252,17 @@ class RemoteBackend:
     # -- batch -------------------------------------------------------------------------------------
 
     async def start_batch(self, inp: BatchInput, *, workflow_id: str | None = None) -> RemoteRun:
+        # The REST API's BatchRequest is BatchOptions plus the workflow id.
         body = {
+            **inp.model_dump(include=set(BatchOptions.model_fields)),
             "directory": _local_path(inp.directory),
-            "pattern": inp.pattern,
-            "method": inp.method,
-            "parameters": inp.parameters,
-            "max_concurrent": inp.max_concurrent,
             "output_dir": str(Path(inp.output_dir).expanduser().resolve()) if inp.output_dir else None,
-            "name": inp.name,
-            "timeout": inp.timeout,
-            "max_attempts": inp.max_attempts,
             "workflow_id": workflow_id,
         }
         return self._run(await self.post_json("/v1/batch", body))
 
     async def batch_results(self, execution: WorkflowExecution) -> dict[str, Any]:
-        from gleitzeit.client.batch_results import read_batch_results
+        from gleitzeit.batch.results import read_batch_results
 
         inline = read_batch_results(
             execution.model_copy(update={"details": {**execution.details, "output_dir": None}})

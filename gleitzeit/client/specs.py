@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gleitzeit.contracts.spec import TaskSpec, WorkflowSpec
 from gleitzeit.core.errors import Problem, ValidationError
 from gleitzeit.core.models import Task
-from gleitzeit.dsl.models import TaskSpec, WorkflowSpec
 from gleitzeit.dsl.params import check_parameters
 from gleitzeit.workflows.dag import LOCAL_ACTIVITY_KEY
 

@@ -17,10 +17,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from gleitzeit.client.failures import translate_workflow_failure
 from gleitzeit.config import Settings
+from gleitzeit.contracts.dag import DagInput, DagResult
+from gleitzeit.contracts.spec import WorkflowSpec
 from gleitzeit.core.errors import Problem, TemporalUnavailableError, ValidationError, WorkflowExecutionError
-from gleitzeit.dsl.models import WorkflowSpec
 from gleitzeit.workflows.dag import DagWorkflow
-from gleitzeit.workflows.models import DagInput, DagResult
 
 __all__ = [
     "MAX_INPUT_BYTES",

@@ -5,12 +5,12 @@
 WORKFLOW_FORMAT.md for the format and each module's docstring for the details.
 """
 
+from gleitzeit.contracts.spec import PRIORITY_RANKS, BatchSpec, InputSpec, RetrySpec, TaskSpec, WorkflowSpec
 from gleitzeit.dsl.batch import expand_batch
 from gleitzeit.dsl.conditions import evaluate
 from gleitzeit.dsl.inputs import bind_inputs
 from gleitzeit.dsl.loader import load_workflow, load_workflow_text, validate_workflow
 from gleitzeit.dsl.methods import METHODS, MethodInfo, canonical_method, method_info
-from gleitzeit.dsl.models import PRIORITY_RANKS, BatchSpec, InputSpec, RetrySpec, TaskSpec, WorkflowSpec
 from gleitzeit.dsl.references import Reference, find_references, primary_fields_for, resolve
 
 __all__ = [

@@ -26,8 +26,8 @@ import re
 from pathlib import Path as FsPath
 from typing import Any
 
+from gleitzeit.contracts.spec import BatchSpec, TaskSpec, WorkflowSpec
 from gleitzeit.core.errors import Problem, ValidationError
-from gleitzeit.dsl.models import BatchSpec, TaskSpec, WorkflowSpec
 from gleitzeit.dsl.params import check_parameters, normalise_parameters
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean

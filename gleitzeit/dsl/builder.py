@@ -8,11 +8,11 @@ from typing import Any
 
 import pydantic
 
+from gleitzeit.contracts.spec import TaskSpec, WorkflowSpec
 from gleitzeit.core.units import DURATION_FORMS, parse_duration
 from gleitzeit.dsl.batch import parse_batch
 from gleitzeit.dsl.inputs import parse_inputs
 from gleitzeit.dsl.linking import TaskLookup, check_value_references, link_tasks
-from gleitzeit.dsl.models import TaskSpec, WorkflowSpec
 from gleitzeit.dsl.params import file_parameters, normalise_parameters
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean

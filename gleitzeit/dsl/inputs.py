@@ -20,8 +20,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, get_args
 
+from gleitzeit.contracts.spec import InputSpec, InputType, WorkflowSpec
 from gleitzeit.core.errors import Problem, ValidationError
-from gleitzeit.dsl.models import InputSpec, InputType, WorkflowSpec
 from gleitzeit.dsl.report import Reporter
 from gleitzeit.dsl.suggest import did_you_mean
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gleitzeit.contracts.spec import InputSpec
 from gleitzeit.core.errors import ValidationError
 from gleitzeit.dsl.graph import find_cycles
 from gleitzeit.dsl.methods import METHODS
-from gleitzeit.dsl.models import InputSpec
 from gleitzeit.dsl.positions import Path
 from gleitzeit.dsl.references import Reference, parse_template, rewrite_references
 from gleitzeit.dsl.report import Reporter, key_of

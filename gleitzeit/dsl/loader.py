@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gleitzeit.contracts.spec import WorkflowSpec
 from gleitzeit.core.errors import Problem, ValidationError
 from gleitzeit.dsl.builder import build_spec
-from gleitzeit.dsl.models import WorkflowSpec
 from gleitzeit.dsl.positions import parse_yaml
 from gleitzeit.dsl.report import Reporter, key_of
 

@@ -39,7 +39,7 @@ from gleitzeit.core.errors import Problem, ValidationError
 from gleitzeit.dsl.methods import METHODS
 
 if TYPE_CHECKING:
-    from gleitzeit.dsl.models import WorkflowSpec
+    from gleitzeit.contracts.spec import WorkflowSpec
 
 __all__ = [
     "INPUTS_ROOT",

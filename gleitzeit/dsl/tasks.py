@@ -15,11 +15,11 @@ from typing import Any
 
 import pydantic
 
+from gleitzeit.contracts.spec import PRIORITY_RANKS, RetrySpec
 from gleitzeit.core.errors import ValidationError
 from gleitzeit.core.units import DURATION_FORMS, parse_duration
 from gleitzeit.dsl import conditions
 from gleitzeit.dsl.methods import METHODS, canonical_method
-from gleitzeit.dsl.models import PRIORITY_RANKS, RetrySpec
 from gleitzeit.dsl.params import check_parameters
 from gleitzeit.dsl.positions import Path
 from gleitzeit.dsl.report import Reporter, key_of

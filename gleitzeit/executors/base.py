@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from gleitzeit.contracts.heartbeat import HEARTBEAT_INTERVAL
 from gleitzeit.executors.leftovers import RAM_DISK, owner_tag
 from gleitzeit.executors.request import ScriptRequest
 
 __all__ = [
-    "HEARTBEAT_INTERVAL",
     "CappedStream",
     "Executor",
     "Heartbeat",
@@ -34,9 +34,6 @@ __all__ = [
     "supervise",
 ]
 
-# Well inside the 15 s heartbeat timeout the workflow gives python tasks: a dead worker is noticed
-# quickly, a live one never mistaken for dead.
-HEARTBEAT_INTERVAL = 3.0
 # Captured output kept in memory per attempt: stdout keeps its first and last half MiB (the result
 # usually is the last line), stderr mostly its end (where the traceback is).
 STDOUT_HEAD = 512 * 1024

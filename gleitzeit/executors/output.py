@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gleitzeit.activities.models import PythonResult
+from gleitzeit.contracts.tasks import PythonResult
 from gleitzeit.executors.base import (
     STDERR_TAIL_CHARS,
     CappedStream,

@@ -9,8 +9,8 @@ import asyncio
 import logging
 import time
 
-from gleitzeit.activities.models import PythonResult
 from gleitzeit.config import Settings
+from gleitzeit.contracts.tasks import PythonResult
 from gleitzeit.executors.base import Executor, Heartbeat, Workspace
 from gleitzeit.executors.docker import DockerExecutor, docker_status
 from gleitzeit.executors.local import LocalExecutor

@@ -12,12 +12,23 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from gleitzeit.activities.llm import LlmActivities
+from gleitzeit.batch.workflow import BatchWorkflow
 from gleitzeit.config import Settings
 from gleitzeit.executors.leftovers import sweep_stale_workspaces
 from gleitzeit.worker.interceptor import RetryDelayInterceptor
-from gleitzeit.workflows import WORKFLOWS
+from gleitzeit.workflows.dag import DagWorkflow
 
-__all__ = ["SANDBOXED_RUNNER", "UNSANDBOXED_RUNNER", "build_worker", "task_activities", "workflow_runner"]
+__all__ = [
+    "SANDBOXED_RUNNER",
+    "UNSANDBOXED_RUNNER",
+    "WORKFLOWS",
+    "build_worker",
+    "task_activities",
+    "workflow_runner",
+]
+
+# Every workflow class a worker registers.
+WORKFLOWS: tuple[type, ...] = (DagWorkflow, BatchWorkflow)
 
 # Importing a workflow module in the sandbox runs ``gleitzeit/__init__``, which imports the pydantic
 # models of gleitzeit.core; re-creating those classes for every new workflow run cost ~15-20 ms of each
@@ -46,11 +57,11 @@ def workflow_runner(settings: Settings) -> WorkflowRunner:
 
 def task_activities(settings: Settings) -> list[Callable[..., Any]]:
     """Every activity a worker registers, bound to ``settings``."""
-    from gleitzeit.activities.files import FileActivities
     from gleitzeit.activities.python import PythonActivities
+    from gleitzeit.batch.activities import BatchActivities
 
     llm, python = LlmActivities(settings), PythonActivities(settings)
-    return [*llm.all(), python.execute, *FileActivities(settings, llm, python).all()]
+    return [*llm.all(), python.execute, *BatchActivities(settings, llm, python).all()]
 
 
 def build_worker(

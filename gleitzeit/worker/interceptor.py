@@ -19,7 +19,7 @@ from temporalio.worker import (
     Interceptor,
 )
 
-from gleitzeit.activities.models import TaskInput
+from gleitzeit.contracts.tasks import TaskInput
 from gleitzeit.workflows.policies import retry_delay
 
 __all__ = ["RetryDelayInterceptor"]

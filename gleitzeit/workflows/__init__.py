@@ -1,8 +1,10 @@
-"""The generic workflows. Deterministic code only: no I/O, clock, randomness or set iteration.
+"""The generic DAG workflow. Deterministic code only: no I/O, clock, randomness or set iteration.
 
-The workflow classes are imported lazily (PEP 562). Temporal's sandbox re-imports a workflow's module,
-with its parent packages, for every new run: an eager ``from .batch import BatchWorkflow`` here made
-every DagWorkflow run re-execute batch.py as well (a few ms of each run's first workflow task).
+BatchWorkflow lives with the rest of the batch feature in ``gleitzeit.batch`` (above this package);
+the worker registers both (``gleitzeit.worker.build.WORKFLOWS``).
+
+The workflow class is imported lazily (PEP 562). Temporal's sandbox re-imports a workflow's module,
+with its parent packages, for every new run: what this module imports eagerly each run pays again.
 """
 
 from __future__ import annotations
@@ -11,18 +13,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gleitzeit.workflows.batch import BatchWorkflow
     from gleitzeit.workflows.dag import DagWorkflow
 
-__all__ = ["WORKFLOWS", "BatchWorkflow", "DagWorkflow"]
-
-_CLASSES = {"DagWorkflow": "gleitzeit.workflows.dag", "BatchWorkflow": "gleitzeit.workflows.batch"}
+__all__ = ["DagWorkflow"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in _CLASSES:
-        return getattr(importlib.import_module(_CLASSES[name]), name)
-    if name == "WORKFLOWS":
-        # Every workflow class a worker registers.
-        return tuple(__getattr__(n) for n in _CLASSES)
+    if name == "DagWorkflow":
+        return importlib.import_module("gleitzeit.workflows.dag").DagWorkflow
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,17 +20,17 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from gleitzeit.activities.models import TaskInput
-    from gleitzeit.core.errors import ValidationError
-    from gleitzeit.dsl import conditions, references
-    from gleitzeit.dsl.methods import method_info
-    from gleitzeit.dsl.models import TaskSpec, WorkflowSpec
-    from gleitzeit.workflows.models import (
+    from gleitzeit.contracts.dag import (
         DagInput,
         DagResult,
         TaskProgress,
         WorkflowProgress,
     )
+    from gleitzeit.contracts.spec import TaskSpec, WorkflowSpec
+    from gleitzeit.contracts.tasks import TaskInput
+    from gleitzeit.core.errors import ValidationError
+    from gleitzeit.dsl import conditions, references
+    from gleitzeit.dsl.methods import method_info
     from gleitzeit.workflows.policies import activity_options, default_retry
 
 __all__ = ["MAX_IN_FLIGHT", "MAX_RESULT_BYTES", "DagWorkflow"]

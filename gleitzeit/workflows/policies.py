@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
+from gleitzeit.contracts.spec import RetrySpec, TaskSpec
 from gleitzeit.dsl.methods import method_info
-from gleitzeit.dsl.models import RetrySpec, TaskSpec
 
 __all__ = ["SCRIPT_GRACE_SECONDS", "ActivityOptions", "activity_options", "retry_delay"]
 

@@ -14,8 +14,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from gleitzeit.activities.llm import LlmActivities
-from gleitzeit.activities.models import TaskInput
 from gleitzeit.config import Settings
+from gleitzeit.contracts.tasks import TaskInput
 from tests.doubles.ollama_double import OllamaDouble
 
 pytestmark = pytest.mark.timeout(60)

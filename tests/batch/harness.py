@@ -1,6 +1,6 @@
 """Shared pieces of the batch tests: input trees, a scripted double of one file's work, a worker.
 
-``ProcessDouble`` stands in for the work on one file (``FileActivities.work_on``) only: the
+``ProcessDouble`` stands in for the work on one file (``BatchActivities.work_on``) only: the
 activities around it stay real (listing, paging, ``batch.process_files`` with its concurrency and
 outcomes, ``batch.process_file``, cleanup), so the workflow is tested against the real listing on disk
 and the real chunk runner. It records every call with the file's attempt, the peak number running at
@@ -22,16 +22,16 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from gleitzeit.activities.batch_store import FileWork, ScratchLog
-from gleitzeit.activities.files import FileActivities
+from gleitzeit.batch.activities import BatchActivities
+from gleitzeit.batch.store import FileWork, ScratchLog
 from gleitzeit.config import Settings
-from gleitzeit.worker.build import build_worker
-from gleitzeit.workflows.batch_models import (
+from gleitzeit.contracts.batch import (
     BatchChunkInput,
     BatchChunkResult,
     BatchFileInput,
     BatchFileResult,
 )
+from gleitzeit.worker.build import build_worker
 
 
 def make_tree(root: Path, count: int, *, suffix: str = ".txt", width: int = 5) -> list[str]:
@@ -94,7 +94,7 @@ class ProcessDouble:
             self.ended_at[inp.file] = time.monotonic()
 
 
-class DoubledFileActivities(FileActivities):
+class DoubledBatchActivities(BatchActivities):
     """The real batch activities with ``double`` doing each file's work."""
 
     def __init__(self, settings: Settings, double: ProcessDouble) -> None:
@@ -114,4 +114,4 @@ class DoubledFileActivities(FileActivities):
 
 def double_worker(client: Client, settings: Settings, double: ProcessDouble) -> Worker:
     """A worker with the real batch activities and ``double`` for each file's work."""
-    return build_worker(client, settings, activities=DoubledFileActivities(settings, double).all())
+    return build_worker(client, settings, activities=DoubledBatchActivities(settings, double).all())

@@ -13,16 +13,16 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from gleitzeit.activities.batch_chunk import run_chunk
-from gleitzeit.activities.batch_store import FileWork, ScratchLog, scratch_log_path
-from gleitzeit.activities.files import FileActivities
-from gleitzeit.workflows.batch_models import (
+from gleitzeit.batch.activities import BatchActivities
+from gleitzeit.batch.chunk import run_chunk
+from gleitzeit.batch.store import FileWork, ScratchLog, scratch_log_path
+from gleitzeit.contracts.batch import (
     BatchChunkInput,
     BatchCleanupInput,
     BatchFileInput,
     BatchFileResult,
+    chunk_log_name,
 )
-from gleitzeit.workflows.batch_plan import chunk_log_name
 from tests.batch.harness import batch_settings, make_tree
 from tests.doubles.ollama_double import OllamaDouble
 
@@ -91,7 +91,7 @@ async def test_lanes_outcomes_and_errors(tmp_path: Path) -> None:
 async def test_a_retried_chunk_skips_what_it_finished_and_cleanup_keeps_spilled(tmp_path: Path) -> None:
     names = make_tree(tmp_path / "in", 6)
     async with OllamaDouble() as double:
-        acts = FileActivities(batch_settings(tmp_path, ollama_host=double.url))
+        acts = BatchActivities(batch_settings(tmp_path, ollama_host=double.url))
         spill = tmp_path / "spill"
         inp = chunk_input(
             tmp_path / "in",

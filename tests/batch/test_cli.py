@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from gleitzeit.cli.batch_run import batch_input_from_spec
+from gleitzeit.batch.inputs import batch_input_from_spec
 from gleitzeit.config import Settings
 from gleitzeit.dsl import load_workflow
 from tests.batch.harness import make_tree

@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from gleitzeit.client.batch import start_batch, wait_batch
 from gleitzeit.config import Settings
-from gleitzeit.workflows.batch_models import BatchInput
+from gleitzeit.contracts.batch import BatchInput
 from tests.batch.harness import make_tree
 from tests.doubles.ollama_double import OllamaDouble
 from tests.helpers import require, venv_binary

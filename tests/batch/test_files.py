@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from gleitzeit.activities.files import FileActivities, read_listing, result_path
+from gleitzeit.batch.activities import BatchActivities
+from gleitzeit.batch.store import read_listing, result_path
 from gleitzeit.client.batch import start_batch, wait_batch
 from gleitzeit.config import Settings
+from gleitzeit.contracts.batch import BatchInput, BatchListInput, BatchResult
 from gleitzeit.worker.build import build_worker
-from gleitzeit.workflows.batch_models import BatchInput, BatchListInput, BatchResult
 from tests.batch.harness import batch_settings, make_tree
 from tests.doubles.ollama_double import OllamaDouble
 
@@ -135,7 +136,7 @@ async def test_a_result_too_large_to_carry_inline_is_kept_on_disk(
 async def test_listing_leaves_out_the_output_folder_and_is_paged(tmp_path: Path) -> None:
     make_tree(tmp_path / "in", 3)
     make_tree(tmp_path / "in" / "out", 2)  # results of an earlier run inside the input folder
-    acts = FileActivities(batch_settings(tmp_path))
+    acts = BatchActivities(batch_settings(tmp_path))
     listing = await acts.list_files(
         BatchListInput(
             workflow_id="wf/1", directory="in", base_dir=str(tmp_path), pattern="**/*", output_dir="in/out"
@@ -144,7 +145,7 @@ async def test_listing_leaves_out_the_output_folder_and_is_paged(tmp_path: Path)
     assert listing.total == 3
     assert Path(listing.listing_id) == tmp_path / "in" / "out" / ".gleitzeit" / "wf_1.listing.json"
     assert read_listing(listing.listing_id) == ["f00000.txt", "f00001.txt", "f00002.txt"]
-    from gleitzeit.workflows.batch_models import BatchPageInput
+    from gleitzeit.contracts.batch import BatchPageInput
 
     assert await acts.page(BatchPageInput(listing_id=listing.listing_id, start=1, count=5)) == [
         "f00001.txt",
@@ -155,9 +156,9 @@ async def test_listing_leaves_out_the_output_folder_and_is_paged(tmp_path: Path)
 async def test_a_file_removed_after_listing_fails_for_good(tmp_path: Path) -> None:
     from temporalio.exceptions import ApplicationError
 
-    from gleitzeit.workflows.batch_models import BatchFileInput
+    from gleitzeit.contracts.batch import BatchFileInput
 
-    acts = FileActivities(batch_settings(tmp_path))
+    acts = BatchActivities(batch_settings(tmp_path))
     inp = BatchFileInput(
         index=0, file="gone.txt", root=str(tmp_path), method="llm/chat", results_dir=str(tmp_path)
     )
@@ -167,9 +168,9 @@ async def test_a_file_removed_after_listing_fails_for_good(tmp_path: Path) -> No
 
 
 def test_input_checks_and_activity_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gleitzeit.client.batch import check_batch_input
+    from gleitzeit.batch.inputs import check_batch_input
+    from gleitzeit.batch.plan import MAX_ACTIVITY_ID, file_activity_id
     from gleitzeit.core.errors import ValidationError
-    from gleitzeit.workflows.batch import MAX_ACTIVITY_ID, file_activity_id
 
     monkeypatch.chdir(tmp_path)
     checked = check_batch_input(BatchInput(directory="d", method="chat"))

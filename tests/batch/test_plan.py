@@ -1,4 +1,4 @@
-"""How BatchWorkflow cuts a batch into chunks (pure functions of gleitzeit.workflows.batch_plan)."""
+"""How BatchWorkflow cuts a batch into chunks (pure functions of gleitzeit.batch.plan)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
-from gleitzeit.workflows.batch_plan import (
+from gleitzeit.batch.plan import (
     MAX_CHUNK_FILES,
     MAX_LANES,
     MAX_TARGET_SECONDS,

@@ -13,8 +13,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from gleitzeit.client.batch import start_batch, wait_batch
+from gleitzeit.contracts.batch import BatchInput
 from gleitzeit.worker.build import build_worker
-from gleitzeit.workflows.batch_models import BatchInput
 from tests.batch.harness import batch_settings, make_tree
 from tests.doubles.ollama_double import OllamaDouble
 

@@ -15,13 +15,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from gleitzeit.batch.plan import MIN_TARGET_SECONDS, target_seconds
+from gleitzeit.batch.workflow import BatchWorkflow
 from gleitzeit.client.batch import start_batch, wait_batch
+from gleitzeit.contracts.batch import BatchInput, BatchResult
+from gleitzeit.contracts.spec import RetrySpec
 from gleitzeit.core.errors import GleitzeitError, ValidationError
-from gleitzeit.dsl.models import RetrySpec
-from gleitzeit.workflows import WORKFLOWS
-from gleitzeit.workflows.batch import BatchWorkflow
-from gleitzeit.workflows.batch_models import BatchInput, BatchResult
-from gleitzeit.workflows.batch_plan import MIN_TARGET_SECONDS, target_seconds
+from gleitzeit.worker.build import WORKFLOWS
 from tests.batch.harness import ProcessDouble, batch_settings, double_worker, make_tree
 
 pytestmark = pytest.mark.timeout(120)

@@ -10,8 +10,8 @@ import pytest
 from gleitzeit.client.specs import load_spec
 from gleitzeit.client.starter import MAX_INPUT_BYTES, check_input_size, start_pipeline
 from gleitzeit.config import Settings
+from gleitzeit.contracts.dag import DagInput
 from gleitzeit.core.errors import ValidationError
-from gleitzeit.workflows.models import DagInput
 
 BATCH = """name: summaries
 type: batch

@@ -15,9 +15,9 @@ from temporalio.testing import ActivityEnvironment
 
 import gleitzeit.executors.docker as docker_executor
 import gleitzeit.executors.runner as runner
-from gleitzeit.activities.models import PythonResult, TaskInput
 from gleitzeit.activities.python import PythonActivities
 from gleitzeit.config import Settings
+from gleitzeit.contracts.tasks import PythonResult, TaskInput
 from tests.executors import scripts
 
 SETTINGS = Settings(executor="local")

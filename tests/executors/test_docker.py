@@ -17,9 +17,9 @@ import pytest
 from temporalio.exceptions import CancelledError
 from temporalio.testing import ActivityEnvironment
 
-from gleitzeit.activities.models import PythonResult, TaskInput
 from gleitzeit.activities.python import PythonActivities
 from gleitzeit.config import Settings
+from gleitzeit.contracts.tasks import PythonResult, TaskInput
 from gleitzeit.executors import (
     ScriptBadOutput,
     ScriptFailure,

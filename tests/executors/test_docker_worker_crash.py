@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from gleitzeit.dsl.models import RetrySpec, TaskSpec, WorkflowSpec
+from gleitzeit.contracts.dag import DagInput
+from gleitzeit.contracts.spec import RetrySpec, TaskSpec, WorkflowSpec
 from gleitzeit.executors.leftovers import RAM_DISK, owner_tag
 from gleitzeit.workflows import DagWorkflow
-from gleitzeit.workflows.models import DagInput
 from tests.fixtures.docker import containers_with_label
 
 pytestmark = [pytest.mark.docker, pytest.mark.temporal, pytest.mark.slow]

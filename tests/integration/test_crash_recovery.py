@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from gleitzeit.client.starter import start_pipeline, wait_result
+from gleitzeit.contracts.dag import WorkflowProgress
 from gleitzeit.dsl import load_workflow
 from gleitzeit.services.connection import connect
 from gleitzeit.workflows.dag import DagWorkflow
-from gleitzeit.workflows.models import WorkflowProgress
 from tests.integration.procs import crash_server, kill_worker, start_worker
 
 pytestmark = [pytest.mark.temporal, pytest.mark.slow, pytest.mark.timeout(300)]

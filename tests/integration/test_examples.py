@@ -23,8 +23,7 @@ from gleitzeit.client.starter import start_pipeline, wait_result
 from gleitzeit.config import Settings
 from gleitzeit.core.errors import TaskExecutionError
 from gleitzeit.dsl import bind_inputs, load_workflow
-from gleitzeit.worker.build import build_worker
-from gleitzeit.workflows import WORKFLOWS
+from gleitzeit.worker.build import WORKFLOWS, build_worker
 
 pytestmark = [pytest.mark.temporal, pytest.mark.llm, pytest.mark.timeout(300)]
 

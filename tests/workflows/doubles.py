@@ -16,7 +16,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from gleitzeit.activities.models import TaskInput
+from gleitzeit.contracts.tasks import TaskInput
 
 
 @dataclass

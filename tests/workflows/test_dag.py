@@ -16,15 +16,15 @@ from temporalio.testing import WorkflowEnvironment
 
 from gleitzeit.client.starter import start_pipeline, wait_result
 from gleitzeit.config import Settings
+from gleitzeit.contracts.dag import DagResult
+from gleitzeit.contracts.spec import RetrySpec, TaskSpec, WorkflowSpec
 from gleitzeit.core.errors import (
     TaskExecutionError,
     TimeoutError,
     WorkflowCancelledError,
 )
-from gleitzeit.dsl.models import RetrySpec, TaskSpec, WorkflowSpec
 from gleitzeit.worker.build import build_worker
 from gleitzeit.workflows.dag import DagWorkflow
-from gleitzeit.workflows.models import DagResult
 from tests.workflows.doubles import ScriptedActivities, Step, fail, ok
 
 pytestmark = pytest.mark.timeout(120)

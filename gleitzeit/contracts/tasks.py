@@ -1,4 +1,4 @@
-"""Input and result models of the task activities (one input model, one result model per family).
+"""Input and result models of the task activities: one input model, one result model per family.
 
 The DAG workflow sends every task as a ``TaskInput`` with its parameters already resolved; the
 activity returns its family's result model, which the workflow stores as a plain dict so later
@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from gleitzeit.dsl.models import RetrySpec
+from gleitzeit.contracts.spec import RetrySpec
 
 __all__ = ["EmbedResult", "LlmResult", "PythonResult", "TaskInput"]
 

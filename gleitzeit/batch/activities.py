@@ -2,17 +2,17 @@
 process a chunk of files (``batch.process_files``) or one file (``batch.process_file``), and remove a
 finished small batch's scratch results (``files.cleanup``).
 
-The listing is written to disk once, where every worker can read it (see ``batch_store`` for the
-layout); the workflow only learns the count and pages of names.
+The listing is written to disk once, where every worker can read it (see ``gleitzeit.batch.store``
+for the layout); the workflow only learns the count and pages of names.
 
-A file is processed by ``FileActivities.process_one``: it runs the method's real activity code
+A file is processed by ``BatchActivities.process_one``: it runs the method's real activity code
 (``LlmActivities`` / ``PythonActivities``, called directly with a ``TaskInput``) and writes the full
 result to ``<results_dir>/<file>.json`` (``{"file", "method", "result"}``) atomically: a temporary file
 renamed into place, so a result file that exists is complete. A small batch without a results folder
 keeps a scratch copy instead, for as long as it runs. When a result exists already (an earlier run, or
 an attempt that finished writing just before its worker died) the model is not called again and the
 file counts as ``skipped_existing``. What comes back is a small summary, never the whole result of a
-big answer. ``batch.process_files`` runs ``process_one`` over a chunk (``batch_chunk``);
+big answer. ``batch.process_files`` runs ``process_one`` over a chunk (``gleitzeit.batch.chunk``);
 ``batch.process_file`` is one file alone: how the workflow retries a file that failed in a chunk.
 """
 
@@ -30,8 +30,10 @@ from urllib.parse import quote
 
 from temporalio import activity
 
-from gleitzeit.activities.batch_chunk import run_chunk
-from gleitzeit.activities.batch_store import (
+from gleitzeit.activities.common import heartbeating, non_retryable
+from gleitzeit.activities.llm import LlmActivities
+from gleitzeit.batch.chunk import run_chunk
+from gleitzeit.batch.store import (
     LISTING_FOLDER,
     FileWork,
     ScratchLog,
@@ -46,12 +48,8 @@ from gleitzeit.activities.batch_store import (
     scratch_log_path,
     write_atomic,
 )
-from gleitzeit.activities.common import heartbeating, non_retryable
-from gleitzeit.activities.llm import LlmActivities
-from gleitzeit.activities.models import TaskInput
 from gleitzeit.config import Settings
-from gleitzeit.dsl.batch import file_key
-from gleitzeit.workflows.batch_models import (
+from gleitzeit.contracts.batch import (
     BatchChunkInput,
     BatchChunkResult,
     BatchCleanupInput,
@@ -61,17 +59,12 @@ from gleitzeit.workflows.batch_models import (
     BatchListing,
     BatchListInput,
     BatchPageInput,
+    chunk_log_name,
 )
-from gleitzeit.workflows.batch_plan import chunk_log_name
+from gleitzeit.contracts.tasks import TaskInput
+from gleitzeit.dsl.batch import file_key
 
-__all__ = [
-    "LISTING_FOLDER",
-    "FileActivities",
-    "listing_path",
-    "primary_value",
-    "read_listing",
-    "result_path",
-]
+__all__ = ["BatchActivities"]
 
 PREVIEW_CHARS = 200
 
@@ -91,7 +84,7 @@ def _list(root: Path, pattern: str, excluded: list[Path]) -> list[str]:
     return files
 
 
-class FileActivities:
+class BatchActivities:
     """The batch activities, bound to the worker's settings and its task activities."""
 
     def __init__(
@@ -170,7 +163,7 @@ class FileActivities:
 
     @activity.defn(name="batch.process_files")
     async def process_files(self, inp: BatchChunkInput) -> BatchChunkResult:
-        """A chunk of files, ``inp.concurrency`` at a time; one outcome per file (see batch_chunk)."""
+        """A chunk of files, ``inp.concurrency`` at a time; one outcome per file (see gleitzeit.batch.chunk)."""
         log = self._scratch_log(inp, chunk_log_name(inp.start, len(inp.files)))
         try:
             return await run_chunk(functools.partial(self.work_on, log=log), inp)

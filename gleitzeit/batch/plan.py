@@ -45,7 +45,6 @@ __all__ = [
     "MAX_TARGET_SECONDS",
     "MIN_TARGET_SECONDS",
     "chunk_activity_id",
-    "chunk_log_name",
     "chunk_summary",
     "file_activity_id",
     "plan_chunk",
@@ -127,11 +126,6 @@ def file_activity_id(file: str) -> str:
 def chunk_activity_id(start: int, count: int) -> str:
     """``gleitzeit:files-1-40``: files by their 1-based place in the listing (unique within a run)."""
     return f"gleitzeit:files-{start + 1}-{start + count}"
-
-
-def chunk_log_name(start: int, count: int) -> str:
-    """The name of a chunk's scratch log (``files-1-40``): unique within a batch, as its activity id."""
-    return f"files-{start + 1}-{start + count}"
 
 
 def chunk_summary(start: int, files: list[str]) -> str:

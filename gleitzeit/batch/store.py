@@ -31,7 +31,7 @@ from typing import Any
 
 from gleitzeit.activities.common import non_retryable
 from gleitzeit.config import Settings
-from gleitzeit.workflows.batch_models import BatchFileResult
+from gleitzeit.contracts.batch import BatchFileResult
 
 __all__ = [
     "LISTING_FOLDER",

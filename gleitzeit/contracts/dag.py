@@ -1,4 +1,4 @@
-"""Inputs, results and progress of the generic workflows (plain data for the pydantic converter)."""
+"""DagWorkflow's input, result and progress (plain data for the pydantic converter)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from gleitzeit.dsl.models import WorkflowSpec
+from gleitzeit.contracts.spec import WorkflowSpec
 
 __all__ = ["DagInput", "DagResult", "TaskProgress", "TaskState", "WorkflowProgress"]
 

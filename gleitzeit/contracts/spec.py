@@ -1,4 +1,4 @@
-"""Validated workflow models: what the loader produces and the DAG workflow consumes.
+"""Validated workflow models: what the loader (``gleitzeit.dsl``) produces and the DAG workflow consumes.
 
 These are the *normalised* form: aliases are folded (``params`` -> ``parameters``, ``llm/complete`` ->
 ``llm/generate``, word or number priorities -> an int rank), every reference in parameters, ``when`` and

@@ -5,10 +5,9 @@ workflow gets only its size), then walks the list by index, fetching names in pa
 Files are processed in chunks: one ``batch.process_files`` activity takes a slice of the list and runs
 it with its own concurrency, writing each file's result to disk as soon as it has it. At most
 ``max_concurrent`` files are in flight in all (a chunk holds as many slots as it runs files at once);
-as a chunk finishes the next starts, sized by ``batch_plan``. A file that fails in a chunk with an
-error another attempt may fix is retried alone, as a ``batch.process_file`` activity under the batch's
-RetryPolicy, its chunk attempt counted; a non-retryable error is recorded at once. Runs started before
-chunks existed (``workflow.patched("batch-chunks")`` false) keep one ``batch.process_file`` per file.
+as a chunk finishes the next starts, sized by ``gleitzeit.batch.plan``. A file that fails in a chunk
+with an error another attempt may fix is retried alone, as a ``batch.process_file`` activity under the
+batch's RetryPolicy, its chunk attempt counted; a non-retryable error is recorded at once.
 
 History stays bounded: after ``files_per_run`` files, or earlier when Temporal suggests it, the run
 stops scheduling, drains what is in flight and continues as new with its counters in
@@ -20,6 +19,10 @@ batch goes on. A crash loses nothing: Temporal re-runs the activities that were 
 find the results already written and do not call the model again (``skipped_existing``). A small
 batch without an output directory keeps scratch copies for that, removed (``files.cleanup``) at the end.
 
+Why one module of ~450 lines: it is the scheduling loop and the bookkeeping of what is in flight, and
+they share the run's state; how chunks are sized is ``plan``, what is kept and reported of each file is
+``tally``, the listing calls are ``listing``.
+
 Determinism (see FACTS.md): in-flight handles live in an insertion-ordered dict; every activity gets
 a stable id (a chunk's range of the listing, or a file's relative path); no clock, randomness or I/O.
 """
@@ -29,34 +32,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from gleitzeit.activities.common import HEARTBEAT_INTERVAL
-    from gleitzeit.dsl.models import RetrySpec, TaskSpec
-    from gleitzeit.workflows.batch_models import (
-        BatchChunkInput,
-        BatchChunkResult,
-        BatchCleanupInput,
-        BatchFileInput,
-        BatchFileResult,
-        BatchInput,
-        BatchListing,
-        BatchListInput,
-        BatchPageInput,
-        BatchProgress,
-        BatchResult,
-        BatchState,
-    )
-    from gleitzeit.workflows.batch_plan import (
-        MAX_ACTIVITY_ID,
+    from gleitzeit.batch.listing import cleanup, list_files, page
+    from gleitzeit.batch.plan import (
         MIN_TARGET_SECONDS,
         chunk_activity_id,
-        chunk_log_name,
         chunk_summary,
         file_activity_id,
         plan_chunk,
@@ -64,28 +49,35 @@ with workflow.unsafe.imports_passed_through():
         seconds_per_file,
         target_seconds,
     )
+    from gleitzeit.batch.tally import (
+        MAX_INLINE_BYTES,
+        FileSummary,
+        batch_result,
+        details_text,
+        record_error,
+        record_result,
+    )
+    from gleitzeit.contracts.batch import (
+        BatchChunkInput,
+        BatchChunkResult,
+        BatchFileInput,
+        BatchFileResult,
+        BatchInput,
+        BatchProgress,
+        BatchResult,
+        BatchState,
+        chunk_log_name,
+    )
+    from gleitzeit.contracts.heartbeat import MIN_HEARTBEAT_TIMEOUT
+    from gleitzeit.contracts.spec import RetrySpec, TaskSpec
     from gleitzeit.workflows.dag import MAX_IN_FLIGHT, _describe_failure
     from gleitzeit.workflows.policies import ActivityOptions, activity_options
 
-__all__ = [
-    "CHUNKS_PATCH",
-    "TARGET_PATCH",
-    "MAX_ACTIVITY_ID",
-    "MAX_ERRORS",
-    "MAX_INLINE_BYTES",
-    "PAGE_SIZE",
-    "BatchWorkflow",
-    "file_activity_id",
-]
+__all__ = ["CHUNKS_PATCH", "PAGE_SIZE", "TARGET_PATCH", "BatchWorkflow"]
 
 # File names fetched per files.page call (~50 KB of names; a handful of events per page).
 PAGE_SIZE = 500
-# Errors kept by file name; beyond this only the count grows (the state crosses continue-as-new).
-MAX_ERRORS = 100
-MAX_ERROR_CHARS = 500
-# Inline results carried in the state and returned: well under the 2 MiB payload limit.
-MAX_INLINE_BYTES = 1_000_000
-# Runs that started before files were processed in chunks replay their one-activity-per-file history.
+# The patch that brought chunks, deprecated (see run()).
 CHUNKS_PATCH = "batch-chunks"
 # Runs that started while every chunk aimed at MIN_TARGET_SECONDS replay the chunk sizes they recorded.
 TARGET_PATCH = "batch-chunk-target"
@@ -95,28 +87,6 @@ CHUNK_GRACE = timedelta(minutes=1)
 # A cancelled batch is over only when its activities have stopped (as in DagWorkflow): nothing keeps
 # calling the model after the batch says it was cancelled.
 _CANCEL = workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
-
-_LIST_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=5,
-    non_retryable_error_types=["FileNotFound", "InvalidParameters", "ValidationError"],
-)
-
-
-class _Summary(Protocol):
-    """What a file's success reports to the workflow (``BatchFileResult``, ``BatchFileOutcome``)."""
-
-    @property
-    def status(self) -> str: ...
-    @property
-    def value(self) -> Any: ...
-    @property
-    def has_value(self) -> bool: ...
-    @property
-    def value_bytes(self) -> int: ...
-    @property
-    def spilled(self) -> bool: ...
 
 
 @dataclass
@@ -140,8 +110,7 @@ class BatchWorkflow:
         # (index, file, prior attempts, its chunk's scratch log): files to run alone
         self._retry: list[tuple[int, str, int, str | None]] = []
         self._status = "running"
-        self._chunks = False
-        self._target = MIN_TARGET_SECONDS  # the time a chunk aims at (batch_plan.target_seconds)
+        self._target = MIN_TARGET_SECONDS  # the time a chunk aims at (plan.target_seconds)
         self._options: tuple[RetrySpec, ActivityOptions, dict[str, Any]] | None = None
         self._names: list[str] = []  # names of files [self._names_start, ... + len(self._names))
         self._names_start = 0
@@ -171,24 +140,32 @@ class BatchWorkflow:
         self._inp = inp
         self._state = inp.state.model_copy(deep=True) if inp.state else BatchState()
         state = self._state
-        # Decided once per run, before its first command: a run recorded without the marker replays
-        # the per-file scheduling it was started with.
-        self._chunks = workflow.patched(CHUNKS_PATCH)
         window = max(1, min(inp.max_concurrent, MAX_IN_FLIGHT))
-        if self._chunks and workflow.patched(TARGET_PATCH):
+        # Every run processes files in chunks; the one-activity-per-file branch is gone. Runs recorded
+        # while that branch existed hold a (non-deprecated) "batch-chunks" patch marker, which the
+        # Temporal core refuses to replay unless the code still names the patch: deprecated, it
+        # matches the marker without a branch (tests/data/histories/batch_chunks.json replays so).
+        workflow.deprecate_patch(CHUNKS_PATCH)
+        # Decided once per run, before its first command: a run recorded without the marker replays
+        # the chunk sizes it was started with.
+        if workflow.patched(TARGET_PATCH):
             self._target = target_seconds(window)
         if state.listing_id is None:
             self._update_details("listing files")
-            await self._list(inp)
+            try:
+                listing = await list_files(inp)
+            except ApplicationError:
+                self._status = "failed"
+                self._update_details()
+                raise
+            state.listing_id, state.total, state.root = listing.listing_id, listing.total, listing.root
+            state.results_dir, state.spill_dir = listing.results_dir, listing.spill_dir
         run_start = state.cursor
         self._names_start = state.cursor
         self._update_details()
 
         try:
-            if self._chunks:
-                await self._run_chunks(inp, window, run_start)
-            else:
-                await self._run_per_file(inp, window, run_start)
+            await self._run_chunks(inp, window, run_start)
         except asyncio.CancelledError:
             await self._cancel_running()
             self._status = "cancelled"
@@ -203,10 +180,11 @@ class BatchWorkflow:
             )
 
         if self._uses_scratch() and state.total:
-            await self._cleanup()
+            assert state.spill_dir is not None
+            await cleanup(state.spill_dir)
         self._status = "partial" if state.failed else "completed"
         self._update_details()
-        return self._result(inp)
+        return batch_result(state, inp, workflow.info().workflow_id)
 
     async def _run_chunks(self, inp: BatchInput, window: int, run_start: int) -> None:
         """A sliding window of chunks (and of files retried alone), at most ``window`` files in flight."""
@@ -234,22 +212,6 @@ class BatchWorkflow:
             if not await self._finish_some():
                 return
 
-    async def _run_per_file(self, inp: BatchInput, window: int, run_start: int) -> None:
-        """Runs started before chunks: one ``batch.process_file`` per file (kept for their replay)."""
-        state = self._state
-        run_end = min(state.total, run_start + inp.files_per_run)
-        while True:
-            while (
-                len(self._running) < window
-                and state.cursor < run_end
-                and not self._run_is_full(inp, run_start)
-            ):
-                [file] = await self._take_names(state.cursor, 1, run_end)
-                self._start_file(inp, state.cursor, file, 0, None)
-                state.cursor += 1
-            if not await self._finish_some():
-                return
-
     async def _finish_some(self) -> bool:
         """Wait for at least one activity in flight and take in what finished; False: none in flight."""
         if not self._running:
@@ -261,60 +223,6 @@ class BatchWorkflow:
         return True
 
     # -- steps -------------------------------------------------------------------------------------
-
-    async def _list(self, inp: BatchInput) -> None:
-        try:
-            listing: BatchListing = await workflow.execute_activity(
-                "files.list",
-                BatchListInput(
-                    workflow_id=workflow.info().workflow_id,
-                    directory=inp.directory,
-                    pattern=inp.pattern,
-                    base_dir=inp.base_dir,
-                    output_dir=inp.output_dir,
-                    inline_results_limit=inp.inline_results_limit,
-                ),
-                activity_id="gleitzeit:list-files",
-                summary=f"list {inp.directory}/{inp.pattern}",
-                start_to_close_timeout=timedelta(minutes=10),
-                heartbeat_timeout=timedelta(seconds=60),
-                retry_policy=_LIST_RETRY,
-                result_type=BatchListing,
-            )
-        except ActivityError as exc:
-            message, error_type, _ = _describe_failure(exc, 5)
-            self._status = "failed"
-            self._update_details()
-            raise ApplicationError(
-                f"batch '{inp.name}': cannot list '{inp.directory}': {message}",
-                {"key": "directory", "code": "file-not-found" if error_type == "FileNotFound" else "invalid"},
-                type="BatchInvalid" if error_type in ("FileNotFound", "InvalidParameters") else "BatchFailed",
-                non_retryable=True,
-            ) from None
-        s = self._state
-        s.listing_id, s.total, s.root = listing.listing_id, listing.total, listing.root
-        s.results_dir, s.spill_dir = listing.results_dir, listing.spill_dir
-
-    async def _page(self, start: int, count: int) -> list[str]:
-        assert self._state.listing_id is not None
-        names: list[str] = await workflow.execute_activity(
-            "files.page",
-            BatchPageInput(listing_id=self._state.listing_id, start=start, count=count),
-            activity_id=f"gleitzeit:page-{start}",
-            summary=f"files {start + 1}-{start + count}",
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=_LIST_RETRY,
-            result_type=list[str],
-        )
-        if len(names) != count:
-            # The listing file changed or vanished under us: nothing sensible to schedule.
-            raise ApplicationError(
-                f"the batch listing {self._state.listing_id} returned {len(names)} names for "
-                f"files {start}..{start + count - 1}; it was changed or removed while the batch ran",
-                type="BatchFailed",
-                non_retryable=True,
-            )
-        return names
 
     def _run_is_full(self, inp: BatchInput, run_start: int) -> bool:
         scheduled = self._state.cursor - run_start
@@ -344,7 +252,9 @@ class BatchWorkflow:
         end = start + count
         while self._names_start + len(self._names) < end:
             page_start = self._names_start + len(self._names)
-            self._names.extend(await self._page(page_start, min(PAGE_SIZE, run_end - page_start)))
+            assert self._state.listing_id is not None
+            page_size = min(PAGE_SIZE, run_end - page_start)
+            self._names.extend(await page(self._state.listing_id, page_start, page_size))
         offset = start - self._names_start
         names = self._names[offset : offset + count]
         del self._names[: offset + count]
@@ -377,7 +287,7 @@ class BatchWorkflow:
 
     def _uses_scratch(self) -> bool:
         # Chunks of a batch without a results folder keep scratch copies, so a retry skips done files.
-        return self._chunks and self._state.results_dir is None and self._state.spill_dir is not None
+        return self._state.results_dir is None and self._state.spill_dir is not None
 
     def _start_chunk(self, inp: BatchInput, start: int, files: list[str], concurrency: int) -> None:
         _, opts, _ = self._file_options(inp)
@@ -407,7 +317,7 @@ class BatchWorkflow:
     def _start_file(
         self, inp: BatchInput, index: int, file: str, prior_attempts: int, scratch_log: str | None
     ) -> None:
-        """One file in its own activity: per-file runs, or a file retried after its chunk."""
+        """One file in its own activity: a file retried after its chunk."""
         _, opts, _ = self._file_options(inp)
         policy, delay = opts.retry_policy, timedelta(0)
         if prior_attempts:
@@ -428,8 +338,7 @@ class BatchWorkflow:
             "heartbeat_timeout": self._heartbeat(inp, opts.heartbeat),
             "retry_policy": policy,
             "result_type": BatchFileResult,
-            # Runs from before chunks keep what they were recorded with (their replay must not change).
-            "cancellation_type": _CANCEL if self._chunks else workflow.ActivityCancellationType.TRY_CANCEL,
+            "cancellation_type": _CANCEL,
         }
         handle: asyncio.Task[Any]
         if delay:
@@ -471,8 +380,7 @@ class BatchWorkflow:
     def _heartbeat(inp: BatchInput, default: timedelta) -> timedelta:
         if inp.heartbeat_timeout is None:
             return default
-        # Shorter than two heartbeat intervals and a live, busy activity would be taken for dead.
-        return timedelta(seconds=max(inp.heartbeat_timeout, 2 * HEARTBEAT_INTERVAL))
+        return timedelta(seconds=max(inp.heartbeat_timeout, MIN_HEARTBEAT_TIMEOUT))
 
     def _finish(self, flight: _Flight, handle: asyncio.Task[Any]) -> None:
         if flight.chunk:
@@ -484,8 +392,8 @@ class BatchWorkflow:
         except ActivityError as exc:
             left = max(1, self._retry_spec().max_attempts - flight.prior_attempts)
             message, error_type, attempts = _describe_failure(exc, left)
-            self._record_error(
-                file, error_type, message, attempts + flight.prior_attempts if attempts else None
+            record_error(
+                self._state, file, error_type, message, attempts + flight.prior_attempts if attempts else None
             )
             return
         self._record_result(file, result)
@@ -523,36 +431,11 @@ class BatchWorkflow:
             elif outcome.status == "retry" and retry.max_attempts > 1:
                 self._retry.append((flight.start + i, file, 1, log))
             else:
-                self._record_error(file, outcome.error_type or "Error", outcome.error or "failed", 1)
+                record_error(self._state, file, outcome.error_type or "Error", outcome.error or "failed", 1)
 
-    def _record_result(self, file: str, result: _Summary) -> None:
-        s = self._state
-        inp = self._inp
-        assert inp is not None
-        s.completed += 1
-        if result.status == "skipped_existing":
-            s.skipped_existing += 1
-        if s.total > inp.inline_results_limit:
-            return
-        if result.spilled:
-            s.spilled += 1  # too large to carry: the activity wrote it to spill_dir instead
-            return
-        if not result.has_value:
-            s.results_truncated = True
-            return
-        size = result.value_bytes
-        if s.inline_bytes + size > MAX_INLINE_BYTES:
-            s.results_truncated = True
-            return
-        s.inline_bytes += size
-        s.results[file] = result.value
-
-    def _record_error(self, file: str, error_type: str, message: str, attempts: int | None) -> None:
-        s = self._state
-        s.failed += 1
-        if len(s.errors) < MAX_ERRORS:
-            text = f"{error_type}: {message}" + (f" (after {attempts} attempts)" if attempts else "")
-            s.errors[file] = text[:MAX_ERROR_CHARS]
+    def _record_result(self, file: str, result: FileSummary) -> None:
+        assert self._inp is not None
+        record_result(self._state, self._inp.inline_results_limit, file, result)
 
     async def _cancel_running(self) -> None:
         handles = list(self._running)
@@ -567,77 +450,9 @@ class BatchWorkflow:
             self._finish(flight, handle)
         self._retry.clear()
 
-    async def _cleanup(self) -> None:
-        """Remove the scratch results: every file's outcome is in the history now."""
-        assert self._state.spill_dir is not None
-        try:
-            await workflow.execute_activity(
-                "files.cleanup",
-                BatchCleanupInput(spill_dir=self._state.spill_dir),
-                activity_id="gleitzeit:cleanup",
-                summary="remove scratch results",
-                start_to_close_timeout=timedelta(minutes=5),
-                retry_policy=_LIST_RETRY,
-            )
-        except ActivityError as exc:  # leftovers on disk are no reason to fail a finished batch
-            workflow.logger.warning(
-                "could not remove the scratch results in %s: %s", self._state.spill_dir, exc
-            )
-
-    # -- reporting ---------------------------------------------------------------------------------
-
-    def _result(self, inp: BatchInput) -> BatchResult:
-        s = self._state
-        warnings: list[str] = []
-        if s.total == 0:
-            warnings.append(
-                f"no file in '{inp.directory}' matches '{inp.pattern}' (the pattern is case-sensitive; "
-                "'**/*.txt' searches subfolders too)"
-            )
-        if s.failed > len(s.errors):
-            warnings.append(f"{s.failed} files failed; errors are kept for the first {len(s.errors)}")
-        if s.results_dir and not inp.output_dir:
-            warnings.append(
-                f"{s.total} files are more than inline_results_limit ({inp.inline_results_limit}): "
-                f"the results were written to {s.results_dir}"
-            )
-        elif s.results_truncated and s.results_dir:
-            warnings.append(
-                f"not every result fits in the batch result (about {MAX_INLINE_BYTES // 1000} kB); "
-                f"every file's result is in {s.results_dir}"
-            )
-        if s.spilled and not s.results_dir:
-            warnings.append(f"{s.spilled} results too large to return inline were written to {s.spill_dir}")
-        output_dir = s.results_dir or (s.spill_dir if s.spilled else None)
-        return BatchResult(
-            workflow_id=workflow.info().workflow_id,
-            name=inp.name,
-            total=s.total,
-            completed=s.completed,
-            failed=s.failed,
-            skipped_existing=s.skipped_existing,
-            output_dir=output_dir,
-            results=dict(s.results),
-            errors=dict(s.errors),
-            results_truncated=s.results_truncated,
-            runs=s.runs,
-            status="partial" if s.failed else "completed",
-            warnings=warnings,
-        )
-
     def _update_details(self, note: str | None = None) -> None:
         """Live progress for the web UI's 'current details'."""
-        s = self._state
-        name = self._inp.name if self._inp else "batch"
-        done = s.completed + s.failed
         chunks = sum(f.chunk for f in self._running.values())
-        running = f"{self._in_flight()} running" + (f" in {chunks} chunks" if chunks > 1 else "")
-        line = f"{done:,}/{s.total:,} files, {running}, {s.failed:,} failed"
-        if s.skipped_existing:
-            line += f", {s.skipped_existing:,} already done"
-        lines = [f"**{name}**: {note or self._status}", line]
-        if s.runs > 1:
-            lines.append(f"run {s.runs} (continue-as-new)")
-        if s.results_dir:
-            lines.append(f"output: `{s.results_dir}`")
-        workflow.set_current_details("\n\n".join(lines))
+        name = self._inp.name if self._inp else "batch"
+        text = details_text(self._state, name, note or self._status, self._in_flight(), chunks)
+        workflow.set_current_details(text)

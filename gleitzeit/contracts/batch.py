@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from gleitzeit.dsl.models import RetrySpec
+from gleitzeit.contracts.spec import RetrySpec
 
 __all__ = [
     "DEFAULT_FILES_PER_RUN",
@@ -34,10 +34,12 @@ __all__ = [
     "BatchInput",
     "BatchListInput",
     "BatchListing",
+    "BatchOptions",
     "BatchPageInput",
     "BatchProgress",
     "BatchResult",
     "BatchState",
+    "chunk_log_name",
 ]
 
 # Files handled by one workflow run before continue-as-new (which drains the run's chunks first: their
@@ -49,7 +51,10 @@ __all__ = [
 DEFAULT_FILES_PER_RUN = 10_000
 
 
-class BatchInput(BaseModel):
+class BatchOptions(BaseModel):
+    """What a caller chooses for a batch: the files, the method and its parameters, where results go,
+    per-file limits. ``BatchInput`` adds the rest; the REST API's ``BatchRequest`` is these fields."""
+
     directory: str
     pattern: str = "*"
     # The task every file goes through: a method and its parameters (a template). The file is
@@ -59,16 +64,19 @@ class BatchInput(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict)
     max_concurrent: int = Field(default=5, ge=1, le=1000)
     output_dir: str | None = None
+    name: str = "batch"
+    # Per-file attempt limits, as for a DAG task.
+    timeout: float | None = Field(default=None, gt=0)
+    max_attempts: int = Field(default=3, ge=1, le=100)
+
+
+class BatchInput(BatchOptions):
     # Relative directory / output_dir resolve against this (start_batch fills in the caller's cwd).
     base_dir: str | None = None
-    # Per-file attempt limits, as for a DAG task.
-    timeout: float | None = None
-    max_attempts: int = Field(default=3, ge=1, le=100)
     # A full retry block (backoff, delays) for each file; overrides max_attempts when given.
     retry: RetrySpec | None = None
     # How soon a file whose worker died is retried elsewhere (default: the method's heartbeat timeout).
     heartbeat_timeout: float | None = Field(default=None, gt=0)
-    name: str = "batch"
     # Keep per-file results in the workflow result only up to this many files (the rest: output_dir).
     inline_results_limit: int = Field(default=1000, ge=0)
     # Continue-as-new after this many files in one run (also earlier, when Temporal suggests it).
@@ -242,6 +250,14 @@ class BatchChunkResult(BaseModel):
 
 class BatchCleanupInput(BaseModel):
     spill_dir: str
+
+
+def chunk_log_name(start: int, count: int) -> str:
+    """The name of a chunk's scratch log (``files-1-40``): unique within a batch, as its activity id.
+
+    The workflow names it in ``BatchFileInput.scratch_log`` for a file retried alone; the chunk's
+    activity derives it from its own range: both sides must agree."""
+    return f"files-{start + 1}-{start + count}"
 
 
 BatchInput.model_rebuild()

@@ -31,9 +31,9 @@ from collections.abc import Awaitable, Callable
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from gleitzeit.activities.batch_store import FileWork
 from gleitzeit.activities.common import heartbeating
-from gleitzeit.workflows.batch_models import (
+from gleitzeit.batch.store import FileWork
+from gleitzeit.contracts.batch import (
     BatchChunkInput,
     BatchChunkResult,
     BatchFileCommon,

@@ -1,0 +1,19 @@
+"""Every type that crosses Temporal, at the bottom of the package so that workflows and activities both
+import it and neither imports the other.
+
+One module per workflow, and what they share:
+
+- ``spec``: the validated workflow (``WorkflowSpec``, ``TaskSpec``, ``RetrySpec``, ...), which the dsl
+  produces and ``DagInput`` carries;
+- ``tasks``: a task activity's input (``TaskInput``) and its family's result (``LlmResult``, ...);
+- ``dag``: DagWorkflow's input, result and progress;
+- ``batch``: BatchWorkflow's input, state, result and progress, and its activities' inputs and results;
+- ``heartbeat``: how often activities heartbeat.
+
+Plain pydantic data for the data converter; nothing here imports the rest of gleitzeit. Import a type
+from the module that holds it (``from gleitzeit.contracts.dag import DagInput``).
+"""
+
+from gleitzeit.contracts import batch, dag, heartbeat, spec, tasks
+
+__all__ = ["batch", "dag", "heartbeat", "spec", "tasks"]
