@@ -6,6 +6,10 @@ at most ``max_parallel`` at a time, higher priority first among ready tasks, the
 Determinism (see FACTS.md): tasks are kept in lists and insertion-ordered dicts, never sets; time
 comes from ``workflow.now()``; references and conditions are resolved by pure functions; every
 activity gets the task id as its ``activity_id``, so a replay binds each result to the right task.
+
+Why one module of ~480 lines: it is one class whose methods share the run's state (what is in flight,
+each task's state, the results); the pure parts live beside it (``policies``, ``dsl.references``,
+``dsl.conditions``), and a method that waits on the workflow side should land in a module of its own.
 """
 
 from __future__ import annotations
