@@ -39,6 +39,7 @@ Progress = WorkflowProgress | BatchProgress
 ProgressCallback = Callable[[Progress], Awaitable[None] | None]
 LogCallback = Callable[[LogEvent], Awaitable[None] | None]
 
+
 async def _call(callback: Callable[[Any], Any], value: Any) -> None:
     outcome = callback(value)
     if inspect.isawaitable(outcome):
