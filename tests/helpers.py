@@ -7,7 +7,7 @@ import inspect
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import pytest
 
@@ -46,7 +46,7 @@ def venv_binary(name: str) -> str | None:
 
 
 async def until(
-    condition: Callable[[], bool | Awaitable[bool]],
+    condition: Callable[[], object],
     what: str,
     *,
     timeout: float = 30.0,

@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gleitzeit.config import Settings
-from gleitzeit.server.devserver import SEARCH_ATTRIBUTES, port_answers
+from gleitzeit.server.devserver import SEARCH_ATTRIBUTES
 from tests.helpers import free_port, require, venv_binary
 
 __all__ = ["DevServer", "FinishedRun", "dev_server", "finished_run", "settings_for"]
@@ -79,7 +80,7 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     server = DevServer(f"127.0.0.1:{port}", ui_port, temporal, log_file)
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while not (port_answers(server.address) and port_answers(f"127.0.0.1:{ui_port}")):
+        while not _serving(server):
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"the dev server did not start:\n{log_file.read_text(errors='replace')[-2000:]}")
             time.sleep(0.2)
@@ -92,6 +93,17 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def _serving(server: DevServer) -> bool:
+    """Ready, not merely listening: the gRPC health check says SERVING and the web UI answers 200."""
+    try:
+        health = server.cli("operator", "cluster", "health", timeout=10)
+        if health.returncode != 0 or "SERVING" not in health.stdout.upper():
+            return False
+        return httpx.get(server.ui_url, timeout=2).status_code == 200
+    except (subprocess.TimeoutExpired, httpx.HTTPError):
+        return False
 
 
 @dataclass

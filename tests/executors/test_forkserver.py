@@ -42,6 +42,7 @@ from gleitzeit.executors import (
 from gleitzeit.executors.forkserver import ForkServerLost, fork_server, protocol, shutdown_fork_servers
 from gleitzeit.executors.local import base_environment
 from gleitzeit.workflows.policies import NON_RETRYABLE_TYPES
+from tests.helpers import until
 
 SETTINGS = Settings(executor="local")
 FORKED = LocalExecutor(fork_server=True)
@@ -310,11 +311,10 @@ async def test_a_zygote_killed_mid_task_fails_it_retryably_and_the_next_task_wor
     task = asyncio.create_task(
         run_script(local(code=code, timeout=60), heartbeat=beats.append, executor=FORKED)
     )
-    while not beats:
-        await asyncio.sleep(0.01)
+    await until(lambda: beats or task.done(), "the script's first heartbeat")
     script_pid = beats[0]["pid"]
-    await asyncio.sleep(0.5)  # the script starts its child
-    children = [p.pid for p in psutil.Process(script_pid).children(recursive=True)]
+    await until(lambda: _children(script_pid), "the script started its child")
+    children = _children(script_pid)
     assert children
     os.kill(old_zygote, signal.SIGKILL)
     with pytest.raises(ForkServerLost) as caught:
@@ -338,10 +338,9 @@ async def test_cancelling_a_forked_script_kills_its_group() -> None:
     task = asyncio.create_task(
         run_script(local(code=code, timeout=60), heartbeat=beats.append, executor=FORKED)
     )
-    while not beats:
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.5)
-    pids = [beats[0]["pid"], *(p.pid for p in psutil.Process(beats[0]["pid"]).children(recursive=True))]
+    await until(lambda: beats or task.done(), "the script's first heartbeat")
+    await until(lambda: _children(beats[0]["pid"]), "the script started its child")
+    pids = [beats[0]["pid"], *_children(beats[0]["pid"])]
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -377,7 +376,8 @@ def test_the_zygote_dies_with_its_worker(tmp_path: Path) -> None:
     # A worker process that starts a zygote, reports its pid and dies without any clean-up.
     worker = textwrap.dedent(
         f"""
-        import asyncio, os, sys
+        import asyncio, os, sys, time
+        import psutil
         sys.path.insert(0, {str(Path.cwd())!r})
         from gleitzeit.config import Settings, get_settings
         from gleitzeit.executors import LocalExecutor, ScriptRequest, run_script
@@ -389,8 +389,15 @@ def test_the_zygote_dies_with_its_worker(tmp_path: Path) -> None:
                 {{"code": "import time; time.sleep(600)", "executor": "local"}}, settings=Settings()
             )
             task = asyncio.create_task(run_script(request, executor=LocalExecutor(fork_server=True)))
-            await asyncio.sleep(1.0)
-            print(fork_server(sys.executable, base_environment("/nonexistent")).pid, flush=True)
+            server = fork_server(sys.executable, base_environment("/nonexistent"))
+            deadline = time.monotonic() + 30
+            # Until the zygote runs and has forked the script (its child), or the task failed.
+            while not (server.pid and psutil.Process(server.pid).children()) and not task.done():
+                assert time.monotonic() < deadline, "the fork server did not start the script"
+                await asyncio.sleep(0.02)
+            if task.done():
+                task.result()  # raises what failed the task
+            print(server.pid, flush=True)
             os._exit(0)
 
         asyncio.run(main())
@@ -406,6 +413,13 @@ def test_the_zygote_dies_with_its_worker(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------- helpers
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def _alive(pid: int) -> bool:
