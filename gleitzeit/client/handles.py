@@ -39,17 +39,6 @@ Progress = WorkflowProgress | BatchProgress
 ProgressCallback = Callable[[Progress], Awaitable[None] | None]
 LogCallback = Callable[[LogEvent], Awaitable[None] | None]
 
-TERMINAL = frozenset(
-    {
-        WorkflowStatus.COMPLETED,
-        WorkflowStatus.PARTIAL,
-        WorkflowStatus.FAILED,
-        WorkflowStatus.CANCELLED,
-        WorkflowStatus.TERMINATED,
-        WorkflowStatus.TIMED_OUT,
-    }
-)
-
 
 async def _call(callback: Callable[[Any], Any], value: Any) -> None:
     outcome = callback(value)

@@ -247,8 +247,3 @@ class APIError(GleitzeitError):
         super().__init__(message)
         self.status_code = status_code
         self.body = body
-
-
-# Problems are hashable value objects; keep a helper for sorting them in reports.
-def sort_problems(problems: list[Problem]) -> list[Problem]:
-    return sorted(problems, key=lambda p: (p.file or "", p.line or 0, p.column or 0, p.message))

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -242,7 +242,6 @@ class ScriptRun:
     timed_out: bool = False
     oom_killed: bool = False
     duration: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Executor(Protocol):

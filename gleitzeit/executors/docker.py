@@ -226,7 +226,6 @@ class DockerExecutor:
                 timed_out=not finished,
                 oom_killed=oom_killed,
                 duration=time.monotonic() - started,
-                extra={"container": container.name},
             )
         except (requests.RequestException, OSError) as exc:
             raise _unavailable(exc) from exc

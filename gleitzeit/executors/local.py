@@ -9,7 +9,8 @@ CPU or network limits: use the Docker executor for scripts you did not write you
 On Linux a script normally starts as a fork of a pre-started interpreter (the fork server,
 :mod:`gleitzeit.executors.forkserver`), ~25 ms sooner than a fresh ``python script.py``, with the
 same environment, process group and kills; ``exec`` remains the reference path and the fallback
-(``GLEITZEIT_LOCAL_FORKSERVER=false``, start-up variables in the task's env, no fork server).
+(``Settings.local_forkserver`` off, i.e. ``GLEITZEIT_LOCAL_FORKSERVER=false``; start-up variables in
+the task's env; no fork server).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from gleitzeit.config import get_settings
 from gleitzeit.executors.base import (
     STDERR_HEAD,
     STDERR_TAIL,
@@ -39,7 +41,6 @@ from gleitzeit.executors.forkserver import (
     feed_fd,
     fork_server,
     fork_server_refusal,
-    fork_server_wanted,
     pump_fd,
 )
 from gleitzeit.executors.request import ScriptRequest
@@ -95,14 +96,15 @@ class LocalExecutor:
     """Runs scripts with the worker's own Python interpreter (``sys.executable``).
 
     ``fork_server``: start scripts through the fork server when it can run them exactly like a fresh
-    interpreter would; None reads ``GLEITZEIT_LOCAL_FORKSERVER`` (default on).
+    interpreter would; None takes ``local_forkserver`` of :func:`~gleitzeit.config.get_settings`
+    (``GLEITZEIT_LOCAL_FORKSERVER``, default on).
     """
 
     name = "local"
 
     def __init__(self, python: str | None = None, *, fork_server: bool | None = None) -> None:
         self.python = python or sys.executable
-        self.fork_server = fork_server_wanted() if fork_server is None else fork_server
+        self.fork_server = get_settings().local_forkserver if fork_server is None else fork_server
 
     async def run(
         self, request: ScriptRequest, workspace: Workspace, heartbeat: Heartbeat | None

@@ -26,12 +26,17 @@ _WARN_EVERY = 300.0
 _last_warning = 0.0
 
 
-async def choose_executor(request: ScriptRequest) -> Executor:
+async def choose_executor(request: ScriptRequest, settings: Settings | None = None) -> Executor:
     """``docker`` and ``local`` as asked; ``auto`` -> Docker when the engine answers and has the image,
-    else local with a visible warning that scripts run unsandboxed."""
+    else local with a visible warning that scripts run unsandboxed.
+
+    ``settings`` decides whether the local executor uses its fork server (``local_forkserver``);
+    None: :func:`~gleitzeit.config.get_settings`.
+    """
     global _last_warning
+    fork_server = None if settings is None else settings.local_forkserver
     if request.executor == "local":
-        return LocalExecutor()
+        return LocalExecutor(fork_server=fork_server)
     if request.executor == "docker":
         return DockerExecutor()
     reason = await asyncio.to_thread(docker_status, request.image)
@@ -49,7 +54,7 @@ async def choose_executor(request: ScriptRequest) -> Executor:
         reason,
         request.task_id,
     )
-    return LocalExecutor()
+    return LocalExecutor(fork_server=fork_server)
 
 
 async def run_script(
@@ -65,10 +70,11 @@ async def run_script(
     (non-zero exit, timeout, out of memory, bad output), :class:`DockerUnavailableError` when the
     engine does not answer, :class:`SandboxImageMissing` when the image is missing (both from the
     ``gleitzeit.core.errors`` tree). ``heartbeat`` is
-    called every few seconds with progress details while the script runs.
+    called every few seconds with progress details while the script runs. ``settings`` (the
+    worker's) says whether the local executor forks scripts from its fork server; the request itself
+    carries every other setting (``from_parameters`` read them). ``executor`` overrides the choice.
     """
-    del settings  # the request already carries every setting it needs (from_parameters read them)
-    runner = executor or await choose_executor(request)
+    runner = executor or await choose_executor(request, settings)
     workspace = await asyncio.to_thread(Workspace.create, request)
     try:
         run = await runner.run(request, workspace, heartbeat)

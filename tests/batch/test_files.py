@@ -1,6 +1,6 @@
 """The batch activities for real (listing, paging, process_file over the real LLM activity code against
 OllamaDouble, python/execute with the local executor), run through BatchWorkflow on the time-skipping
-server: result files, skip-existing on a rerun, partial files redone, listing exclusions."""
+server (or the server ``--workflow-environment`` names): result files, skip-existing on a rerun, partial files redone, listing exclusions."""
 
 from __future__ import annotations
 
@@ -52,13 +52,13 @@ def per_file_requests(double: OllamaDouble, workflow_id: str) -> Counter[str]:
 
 
 async def test_each_result_is_written_and_a_rerun_redoes_nothing(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path, double: OllamaDouble
+    workflow_env: WorkflowEnvironment, tmp_path: Path, double: OllamaDouble
 ) -> None:
     names = make_tree(tmp_path / "in", 20)
     out = tmp_path / "out"
     settings = batch_settings(tmp_path, ollama_host=double.url)
     first = await run(
-        time_skipping_env, settings, directory=str(tmp_path / "in"), output_dir=str(out), max_concurrent=4
+        workflow_env, settings, directory=str(tmp_path / "in"), output_dir=str(out), max_concurrent=4
     )
     assert first.completed == 20 and first.skipped_existing == 0 and first.output_dir == str(out.resolve())
     assert per_file_requests(double, first.workflow_id) == {n: 1 for n in names}
@@ -72,14 +72,14 @@ async def test_each_result_is_written_and_a_rerun_redoes_nothing(
     # A half-written result (not ours: ours are renamed into place) is not taken as done.
     (out / f"{names[3]}.json").write_text('{"file": "f00003.txt", "res')
     before = len(double.requests)
-    second = await run(time_skipping_env, settings, directory=str(tmp_path / "in"), output_dir=str(out))
+    second = await run(workflow_env, settings, directory=str(tmp_path / "in"), output_dir=str(out))
     assert second.completed == 20 and second.skipped_existing == 19
     assert len(double.requests) == before + 1
     assert second.results == first.results
 
 
 async def test_python_scripts_get_each_file_in_their_context(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    workflow_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     names = make_tree(tmp_path / "in" / "sub", 3)
     code = (
@@ -90,7 +90,7 @@ async def test_python_scripts_get_each_file_in_their_context(
     )
     settings = batch_settings(tmp_path, executor="local")
     result = await run(
-        time_skipping_env,
+        workflow_env,
         settings,
         directory="in",
         base_dir=str(tmp_path),
@@ -106,11 +106,11 @@ async def test_python_scripts_get_each_file_in_their_context(
 
 
 async def test_large_batch_without_output_dir_writes_under_data_dir(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path, double: OllamaDouble
+    workflow_env: WorkflowEnvironment, tmp_path: Path, double: OllamaDouble
 ) -> None:
     names = make_tree(tmp_path / "in", 6)
     settings = batch_settings(tmp_path, ollama_host=double.url)
-    result = await run(time_skipping_env, settings, directory=str(tmp_path / "in"), inline_results_limit=5)
+    result = await run(workflow_env, settings, directory=str(tmp_path / "in"), inline_results_limit=5)
     assert result.results == {} and result.output_dir is not None
     assert Path(result.output_dir).parent == settings.data_dir / "batches"
     for name in names:
@@ -121,12 +121,12 @@ async def test_large_batch_without_output_dir_writes_under_data_dir(
 
 
 async def test_a_result_too_large_to_carry_inline_is_kept_on_disk(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path, double: OllamaDouble
+    workflow_env: WorkflowEnvironment, tmp_path: Path, double: OllamaDouble
 ) -> None:
     make_tree(tmp_path / "in", 2)
     (tmp_path / "in" / "big.txt").write_text("x" * 1_200_000)
     settings = batch_settings(tmp_path, ollama_host=double.url)
-    result = await run(time_skipping_env, settings, directory=str(tmp_path / "in"))
+    result = await run(workflow_env, settings, directory=str(tmp_path / "in"))
     assert result.completed == 3 and set(result.results) == {"f00000.txt", "f00001.txt"}
     assert result.output_dir is not None and any("too large" in w for w in result.warnings)
     spilled = json.loads(result_path(result.output_dir, "big.txt").read_text())

@@ -1,10 +1,10 @@
-"""BatchWorkflow's scheduling on the time-skipping server: the sliding window of chunks, continue-as-new,
+"""BatchWorkflow's scheduling on the time-skipping server (or the server ``--workflow-environment`` names,
+tests/fixtures/temporal.py): the sliding window of chunks, continue-as-new,
 failures and their retries, inline results, cancellation. Each file's work is a double here
 (``ProcessDouble``); the batch activities around it (listing, paging, chunks, single files) are real."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from gleitzeit.contracts.spec import RetrySpec
 from gleitzeit.core.errors import GleitzeitError, ValidationError
 from gleitzeit.worker.build import WORKFLOWS
 from tests.batch.harness import ProcessDouble, batch_settings, double_worker, make_tree
+from tests.helpers import until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -51,11 +52,11 @@ async def run_batch(
 
 
 async def test_sliding_window_keeps_max_concurrent_running(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    workflow_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     names = make_tree(tmp_path / "in", 24)
     double = ProcessDouble(sleep=0.05, slow={names[0]: 1.0})
-    result = await run_batch(time_skipping_env, tmp_path, double, max_concurrent=4)
+    result = await run_batch(workflow_env, tmp_path, double, max_concurrent=4)
     assert double.peak == 4
     assert result.completed == 24 and result.failed == 0 and result.status == "completed"
     assert sorted(double.per_file()) == names and set(double.per_file().values()) == {1}
@@ -66,11 +67,11 @@ async def test_sliding_window_keeps_max_concurrent_running(
 
 
 async def test_continue_as_new_carries_the_cursor_and_processes_each_file_once(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    workflow_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     names = make_tree(tmp_path / "in", 300)
     double = ProcessDouble(fail_always={names[5], names[250]})
-    result = await run_batch(time_skipping_env, tmp_path, double, max_concurrent=20, files_per_run=120)
+    result = await run_batch(workflow_env, tmp_path, double, max_concurrent=20, files_per_run=120)
     assert result.runs == 3  # 120 + 120 + 60: continued as new twice
     assert result.total == 300 and result.completed == 298 and result.failed == 2
     assert set(result.errors) == {names[5], names[250]}
@@ -80,12 +81,12 @@ async def test_continue_as_new_carries_the_cursor_and_processes_each_file_once(
 
 
 async def test_failures_are_recorded_and_the_batch_goes_on(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    workflow_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     names = make_tree(tmp_path / "in", 10)
     double = ProcessDouble(fail_always={names[3]}, fail_times={names[7]: 2})
     result = await run_batch(
-        time_skipping_env, tmp_path, double, max_concurrent=3, retry=RetrySpec(max_attempts=3, jitter=False)
+        workflow_env, tmp_path, double, max_concurrent=3, retry=RetrySpec(max_attempts=3, jitter=False)
     )
     assert result.completed == 9 and result.failed == 1
     assert "ScriptError: cannot process" in result.errors[names[3]]
@@ -95,21 +96,19 @@ async def test_failures_are_recorded_and_the_batch_goes_on(
 
 
 async def test_a_batch_where_every_file_fails_still_completes(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    workflow_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     names = make_tree(tmp_path / "in", 5)
     double = ProcessDouble(fail_always=set(names))
-    result = await run_batch(time_skipping_env, tmp_path, double)
+    result = await run_batch(workflow_env, tmp_path, double)
     assert result.failed == result.total == 5 and result.completed == 0
     assert result.status == "partial" and result.results == {}
 
 
-async def test_inline_results_stop_at_the_limit(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
-) -> None:
+async def test_inline_results_stop_at_the_limit(workflow_env: WorkflowEnvironment, tmp_path: Path) -> None:
     make_tree(tmp_path / "in", 12)
     double = ProcessDouble()
-    result = await run_batch(time_skipping_env, tmp_path, double, max_concurrent=6, inline_results_limit=10)
+    result = await run_batch(workflow_env, tmp_path, double, max_concurrent=6, inline_results_limit=10)
     assert result.completed == 12 and result.results == {}
     # Large and without output_dir: the results go under data_dir, and the result says where.
     assert result.output_dir is not None and result.output_dir.endswith(result.workflow_id)
@@ -117,7 +116,7 @@ async def test_inline_results_stop_at_the_limit(
 
 
 async def test_progress_query_and_recursive_pattern(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    workflow_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     make_tree(tmp_path / "in" / "a", 3, suffix=".json")
     make_tree(tmp_path / "in" / "b" / "c", 2, suffix=".json")
@@ -125,15 +124,18 @@ async def test_progress_query_and_recursive_pattern(
     settings = batch_settings(tmp_path)
     double = ProcessDouble(sleep=0.3)
     inp = BatchInput(directory="in", base_dir=str(tmp_path), pattern="**/*.json", max_concurrent=2)
-    async with double_worker(time_skipping_env.client, settings, double):
-        handle = await start_batch(time_skipping_env.client, inp, settings)
-        seen = None
-        for _ in range(50):
-            seen = await handle.query(BatchWorkflow.progress)
-            if seen.total:
-                break
+    async with double_worker(workflow_env.client, settings, double):
+        handle = await start_batch(workflow_env.client, inp, settings)
+        polls: list[Any] = []
+
+        async def listed() -> bool:
+            polls.append(await handle.query(BatchWorkflow.progress))
+            return bool(polls[-1].total)
+
+        await until(listed, "the batch's progress shows its files", interval=0.01)
         result = await wait_batch(handle)
         final = await handle.query(BatchWorkflow.progress)
+    seen = polls[-1]
     assert seen is not None and seen.total == 5 and seen.running <= 2
     assert sorted(result.results) == [
         "a/f00000.json",
@@ -146,37 +148,35 @@ async def test_progress_query_and_recursive_pattern(
 
 
 async def test_no_matching_file_completes_empty_with_a_warning(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    workflow_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     make_tree(tmp_path / "in", 2)
-    result = await run_batch(time_skipping_env, tmp_path, ProcessDouble(), pattern="*.pdf")
+    result = await run_batch(workflow_env, tmp_path, ProcessDouble(), pattern="*.pdf")
     assert result.total == 0 and result.completed == 0
     assert "no file" in result.warnings[0]
 
 
 async def test_a_missing_directory_is_a_validation_error(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    workflow_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     with pytest.raises(ValidationError, match="does not exist"):
-        await run_batch(time_skipping_env, tmp_path, ProcessDouble())
+        await run_batch(workflow_env, tmp_path, ProcessDouble())
 
 
 async def test_a_method_that_takes_no_file_is_refused_before_starting(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    workflow_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     make_tree(tmp_path / "in", 1)
     with pytest.raises(ValidationError, match="cannot use method 'llm/embed'"):
-        await run_batch(time_skipping_env, tmp_path, ProcessDouble(), method="llm/embed")
+        await run_batch(workflow_env, tmp_path, ProcessDouble(), method="llm/embed")
 
 
-async def test_histories_replay_deterministically(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
-) -> None:
+async def test_histories_replay_deterministically(workflow_env: WorkflowEnvironment, tmp_path: Path) -> None:
     names = make_tree(tmp_path / "in", 40)
     settings = batch_settings(tmp_path)
     double = ProcessDouble(fail_always={names[2]}, slow={names[0]: 0.2})
     inp = BatchInput(directory=str(tmp_path / "in"), max_concurrent=7, files_per_run=25)
-    client = time_skipping_env.client
+    client = workflow_env.client
     async with double_worker(client, settings, double):
         handle = await start_batch(client, inp, settings)
         result = await wait_batch(handle)
@@ -202,12 +202,12 @@ def scheduled(history: Any) -> list[tuple[str, str, str]]:
 
 
 async def test_files_run_in_chunks_named_by_their_range(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    workflow_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     names = make_tree(tmp_path / "in", 30)
     double = ProcessDouble(sleep=0.02)
     inp = BatchInput(directory=str(tmp_path / "in"), max_concurrent=6)
-    result, history = await run_with_history(time_skipping_env, tmp_path, double, inp)
+    result, history = await run_with_history(workflow_env, tmp_path, double, inp)
     assert result.completed == 30 and double.per_file() == {n: 1 for n in names} and double.peak == 6
     chunks = [s for s in scheduled(history) if s[0] == "batch.process_files"]
     assert len(chunks) == len(double.chunks) < 30
@@ -219,12 +219,12 @@ async def test_files_run_in_chunks_named_by_their_range(
 
 
 async def test_chunks_aim_longer_with_more_lanes_and_runs_recorded_before_replay(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    workflow_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     make_tree(tmp_path / "in", 500)
     double = ProcessDouble(sleep=0.1)
     inp = BatchInput(directory=str(tmp_path / "in"), max_concurrent=10)
-    result, history = await run_with_history(time_skipping_env, tmp_path, double, inp)
+    result, history = await run_with_history(workflow_env, tmp_path, double, inp)
     if RECORD:
         (HISTORIES / "batch_chunks.json").write_text(history.to_json())
     assert result.completed == 500 and double.peak == 10
@@ -240,14 +240,14 @@ async def test_chunks_aim_longer_with_more_lanes_and_runs_recorded_before_replay
 
 
 async def test_a_file_failing_in_its_chunk_is_retried_alone_with_the_rest_of_its_attempts(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    workflow_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     names = make_tree(tmp_path / "in", 8)
     double = ProcessDouble(fail_times={names[4]: 1, names[5]: 5})
     inp = BatchInput(
         directory=str(tmp_path / "in"), max_concurrent=2, retry=RetrySpec(max_attempts=3, jitter=False)
     )
-    result, history = await run_with_history(time_skipping_env, tmp_path, double, inp)
+    result, history = await run_with_history(workflow_env, tmp_path, double, inp)
     assert result.completed == 7 and result.failed == 1
     assert [a for f, a in double.calls if f == names[4]] == [1, 2]
     assert [a for f, a in double.calls if f == names[5]] == [1, 2, 3]  # 3 attempts in all, not 1 + 3
@@ -259,12 +259,12 @@ async def test_a_file_failing_in_its_chunk_is_retried_alone_with_the_rest_of_its
 
 
 async def test_a_chunk_that_keeps_dying_hands_its_files_over_one_by_one(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    workflow_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     names = make_tree(tmp_path / "in", 6)
     double = ProcessDouble(lose_chunks_with={names[2]})
     result = await run_batch(
-        time_skipping_env, tmp_path, double, max_concurrent=2, retry=RetrySpec(max_attempts=2, jitter=False)
+        workflow_env, tmp_path, double, max_concurrent=2, retry=RetrySpec(max_attempts=2, jitter=False)
     )
     assert result.completed == 6 and result.failed == 0
     lost = [c for c in double.chunks if c[0] <= 2 < c[0] + c[1]]
@@ -272,22 +272,19 @@ async def test_a_chunk_that_keeps_dying_hands_its_files_over_one_by_one(
     assert set(result.results) == set(names)
 
 
-async def test_one_at_a_time_and_cancelling(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> None:
+async def test_one_at_a_time_and_cancelling(workflow_env: WorkflowEnvironment, tmp_path: Path) -> None:
     names = make_tree(tmp_path / "in", 5)
     double = ProcessDouble(sleep=0.01)
-    result = await run_batch(time_skipping_env, tmp_path, double, max_concurrent=1)
+    result = await run_batch(workflow_env, tmp_path, double, max_concurrent=1)
     assert result.completed == 5 and double.peak == 1 and [f for f, _ in double.calls] == names
 
     make_tree(tmp_path / "slow", 20)
     settings = batch_settings(tmp_path)
     double = ProcessDouble(sleep=0.5)
     inp = BatchInput(directory=str(tmp_path / "slow"), max_concurrent=3)
-    async with double_worker(time_skipping_env.client, settings, double):
-        handle = await start_batch(time_skipping_env.client, inp, settings)
-        for _ in range(100):
-            if double.running:
-                break
-            await asyncio.sleep(0.05)
+    async with double_worker(workflow_env.client, settings, double):
+        handle = await start_batch(workflow_env.client, inp, settings)
+        await until(lambda: double.running > 0, "a file's work has started")
         await handle.cancel()
         with pytest.raises(GleitzeitError):
             await wait_batch(handle)

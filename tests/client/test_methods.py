@@ -25,6 +25,7 @@ from gleitzeit import (
 )
 from gleitzeit.core.models import TaskStatus, WorkflowStatus
 from tests.fixtures.client import ClientStack
+from tests.helpers import until
 
 pytestmark = [pytest.mark.temporal, pytest.mark.llm, pytest.mark.timeout(180)]
 
@@ -296,11 +297,11 @@ async def test_cancel_keeps_finished_results(client: GleitzeitClient) -> None:
         ],
     }
     run = await client.start_workflow(workflow)
-    for _ in range(200):
-        progress = await run.progress()
-        if progress.running:
-            break
-        await asyncio.sleep(0.05)
+
+    async def running() -> bool:
+        return bool((await run.progress()).running)
+
+    await until(running, "a task of the run is running", timeout=60)
     await run.cancel()
     with pytest.raises(WorkflowCancelledError):
         await run.result(timeout=60)

@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gleitzeit.config import Settings
 from gleitzeit.core.errors import TemporalUnavailableError
 from gleitzeit.services.detached import start_detached
-from gleitzeit.services.temporal_dev import SEARCH_ATTRIBUTES, port_answers, temporal_serving
+from gleitzeit.services.temporal_dev import SEARCH_ATTRIBUTES, temporal_serving
 from tests.helpers import free_port, require, venv_binary
 
 __all__ = ["DevServer", "FinishedRun", "dev_server", "finished_run", "settings_for"]
@@ -81,7 +82,7 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
         proc = start_detached(
             cmd,
             log_file=log_file,
-            ready=lambda: temporal_serving(server.address) and port_answers(f"127.0.0.1:{ui_port}"),
+            ready=lambda: _serving(server),
             what="the Temporal dev server",
             where=server.address,
             error=TemporalUnavailableError,
@@ -99,6 +100,17 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def _serving(server: DevServer) -> bool:
+    """Ready, not merely listening: Temporal answers real calls (a history shard included) and the web UI
+    answers 200."""
+    if not temporal_serving(server.address):
+        return False
+    try:
+        return httpx.get(server.ui_url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 @dataclass

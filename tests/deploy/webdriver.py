@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 
-from gleitzeit.services.temporal_dev import port_answers
 from tests.helpers import free_port
 
 __all__ = ["CHROMIUM_ARGS", "Browser", "browser"]
@@ -86,6 +85,15 @@ class Browser:
         return text
 
 
+def _driver_ready(port: int) -> bool:
+    """chromedriver's own readiness: ``GET /status`` says ``ready`` (W3C WebDriver)."""
+    try:
+        answer = httpx.get(f"http://127.0.0.1:{port}/status", timeout=2)
+        return answer.status_code == 200 and bool(answer.json().get("value", {}).get("ready"))
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
 @contextlib.contextmanager
 def browser(chromium: str, chromedriver: str, log_file: Path) -> Iterator[Browser]:
     """chromedriver on a free port with one headless Chromium session (fresh profile); all ended on exit."""
@@ -97,7 +105,7 @@ def browser(chromium: str, chromedriver: str, log_file: Path) -> Iterator[Browse
     profile = tempfile.mkdtemp(prefix="gleitzeit-chromium-")
     try:
         deadline = time.monotonic() + 30
-        while not port_answers(f"127.0.0.1:{port}"):
+        while not _driver_ready(port):
             if driver.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(
                     f"chromedriver did not start: {log_file.read_text(errors='replace')[-2000:]}"

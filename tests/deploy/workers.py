@@ -11,7 +11,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from gleitzeit.services.runtime import live_pollers
 from tests.helpers import venv_binary
@@ -82,10 +86,29 @@ def worker_processes(
 async def wait_for_pollers(
     client: Client, task_queue: str, count: int, procs: list[subprocess.Popen[bytes]], timeout: float = 60.0
 ) -> None:
-    """Until ``count`` workers poll ``task_queue``; fails early when a worker process died."""
+    """Until ``count`` workers poll ``task_queue`` for workflow tasks and for activities (a worker can
+    take a run's tasks only then); fails early when a worker process died."""
     deadline = time.monotonic() + timeout
-    while await live_pollers(client, "default", task_queue) < count:
+    while (
+        await live_pollers(client, "default", task_queue) < count
+        or await _activity_pollers(client, task_queue) < count
+    ):
         dead = [p.pid for p in procs if p.poll() is not None]
         assert not dead, f"worker process(es) {dead} exited before polling (see their logs)"
         assert time.monotonic() < deadline, f"{count} workers did not poll {task_queue} within {timeout} s"
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.1)
+
+
+async def _activity_pollers(client: Client, task_queue: str) -> int:
+    # The tests' queues are new (uuid names), so every poller listed is one of their live workers.
+    try:
+        answer = await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace="default",
+                task_queue=TaskQueue(name=task_queue),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+            )
+        )
+    except RPCError:
+        return 0  # the caller's deadline decides
+    return len({poller.identity for poller in answer.pollers})

@@ -19,6 +19,7 @@ from gleitzeit.activities.python import PythonActivities
 from gleitzeit.config import Settings
 from gleitzeit.contracts.tasks import PythonResult, TaskInput
 from tests.executors import scripts
+from tests.helpers import until
 
 SETTINGS = Settings(executor="local")
 
@@ -83,10 +84,9 @@ async def test_cancelling_the_activity_kills_the_script() -> None:
     beats: list[Any] = []
     env.on_heartbeat = lambda *details: beats.append(details)
     running = asyncio.create_task(execute(task(code=scripts.CHILD_THEN_HANG, timeout=60), env))
-    while not beats:
-        await asyncio.sleep(0.05)
+    await until(lambda: beats or running.done(), "the activity's first heartbeat")
     pid = beats[0][0]["pid"]
-    await asyncio.sleep(0.5)  # let the script start its child
+    await until(lambda: psutil.Process(pid).children(recursive=True), "the script started its child")
     children = [p.pid for p in psutil.Process(pid).children(recursive=True)]
     env.cancel()
     with pytest.raises((CancelledError, asyncio.CancelledError)):

@@ -31,6 +31,7 @@ from gleitzeit.executors import (
 from gleitzeit.executors.sandbox import container_labels, container_name
 from tests.executors import scripts
 from tests.fixtures.docker import containers_with_label
+from tests.helpers import until
 
 pytestmark = pytest.mark.docker
 
@@ -272,8 +273,7 @@ async def test_cancelling_the_activity_removes_the_container(identity: dict[str,
         parameters={"code": scripts.SLEEP_FOREVER, "executor": "docker", "timeout": 60},
     )
     running = asyncio.create_task(env.run(PythonActivities(SETTINGS).execute, inp))
-    while not beats:
-        await asyncio.sleep(0.05)
+    await until(lambda: beats or running.done(), "the activity's first heartbeat")
     assert beats[0][0]["executor"] == "docker"
     assert [c["Names"] for c in containers_with_label("gleitzeit.task_id", identity["task_id"])] == [
         beats[0][0]["container"]

@@ -6,6 +6,7 @@ run one script both ways, in the same workspace, and compare what the script saw
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import logging
@@ -26,7 +27,7 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
-from gleitzeit.config import Settings
+from gleitzeit.config import Settings, get_settings
 from gleitzeit.core.errors import ServiceUnavailableError
 from gleitzeit.executors import (
     LocalExecutor,
@@ -34,12 +35,14 @@ from gleitzeit.executors import (
     ScriptRequest,
     ScriptRun,
     Workspace,
+    choose_executor,
     forkserver,
     run_script,
 )
-from gleitzeit.executors.forkserver import ForkServerLost, fork_server, shutdown_fork_servers
+from gleitzeit.executors.forkserver import ForkServerLost, fork_server, protocol, shutdown_fork_servers
 from gleitzeit.executors.local import base_environment
 from gleitzeit.workflows.policies import NON_RETRYABLE_TYPES
+from tests.helpers import until
 
 SETTINGS = Settings(executor="local")
 FORKED = LocalExecutor(fork_server=True)
@@ -165,7 +168,7 @@ async def test_exit_codes_and_messages_reach_the_task_error() -> None:
         await run_script(local(code="def f():\n    raise ValueError('boom')\nf()\n"), executor=FORKED)
     tail = caught.value.stderr_tail or ""
     assert tail.startswith("Traceback (most recent call last):\n  File ") and "ValueError: boom" in tail
-    assert "_zygote" not in tail and "runpy" not in tail
+    assert "zygote.py" not in tail and "forkserver" not in tail and "runpy" not in tail
 
 
 async def test_a_file_never_closed_is_still_flushed() -> None:
@@ -244,15 +247,28 @@ async def test_a_task_env_read_at_interpreter_start_falls_back_to_exec(
 
 async def test_the_variable_turns_the_fork_server_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GLEITZEIT_LOCAL_FORKSERVER", "false")
+    get_settings.cache_clear()  # the environment is read once per process
+    assert Settings().local_forkserver is False
     assert LocalExecutor().fork_server is False
     monkeypatch.delenv("GLEITZEIT_LOCAL_FORKSERVER")
+    get_settings.cache_clear()
     assert LocalExecutor().fork_server is True
+
+
+async def test_the_workers_settings_turn_the_fork_server_off() -> None:
+    request = local(code="import os; print(os.getppid())")
+    off = Settings(executor="local", local_forkserver=False)
+    chosen = await choose_executor(request, off)
+    assert isinstance(chosen, LocalExecutor) and chosen.fork_server is False
+    assert (await run_script(request, off)).result == os.getpid()  # exec: started by us
+    on = Settings(executor="local", local_forkserver=True)
+    assert (await run_script(request, on)).result == zygote_pid() != os.getpid()
 
 
 async def test_a_zygote_that_cannot_start_falls_back_to_exec(tmp_path: Path) -> None:
     # An interpreter that runs scripts but dies when asked to be a zygote.
     python = tmp_path / "python"
-    python.write_text(f'#!/bin/sh\ncase "$1" in *_zygote.py) exit 3;; esac\nexec {sys.executable} "$@"\n')
+    python.write_text(f'#!/bin/sh\ncase "$1" in */zygote.py) exit 3;; esac\nexec {sys.executable} "$@"\n')
     python.chmod(0o755)
     executor = LocalExecutor(str(python), fork_server=True)
     for _ in range(2):  # the second task does not even try (backoff)
@@ -295,11 +311,10 @@ async def test_a_zygote_killed_mid_task_fails_it_retryably_and_the_next_task_wor
     task = asyncio.create_task(
         run_script(local(code=code, timeout=60), heartbeat=beats.append, executor=FORKED)
     )
-    while not beats:
-        await asyncio.sleep(0.01)
+    await until(lambda: beats or task.done(), "the script's first heartbeat")
     script_pid = beats[0]["pid"]
-    await asyncio.sleep(0.5)  # the script starts its child
-    children = [p.pid for p in psutil.Process(script_pid).children(recursive=True)]
+    await until(lambda: _children(script_pid), "the script started its child")
+    children = _children(script_pid)
     assert children
     os.kill(old_zygote, signal.SIGKILL)
     with pytest.raises(ForkServerLost) as caught:
@@ -323,10 +338,9 @@ async def test_cancelling_a_forked_script_kills_its_group() -> None:
     task = asyncio.create_task(
         run_script(local(code=code, timeout=60), heartbeat=beats.append, executor=FORKED)
     )
-    while not beats:
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.5)
-    pids = [beats[0]["pid"], *(p.pid for p in psutil.Process(beats[0]["pid"]).children(recursive=True))]
+    await until(lambda: beats or task.done(), "the script's first heartbeat")
+    await until(lambda: _children(beats[0]["pid"]), "the script started its child")
+    pids = [beats[0]["pid"], *_children(beats[0]["pid"])]
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -362,9 +376,10 @@ def test_the_zygote_dies_with_its_worker(tmp_path: Path) -> None:
     # A worker process that starts a zygote, reports its pid and dies without any clean-up.
     worker = textwrap.dedent(
         f"""
-        import asyncio, os, sys
+        import asyncio, os, sys, time
+        import psutil
         sys.path.insert(0, {str(Path.cwd())!r})
-        from gleitzeit.config import Settings
+        from gleitzeit.config import Settings, get_settings
         from gleitzeit.executors import LocalExecutor, ScriptRequest, run_script
         from gleitzeit.executors.forkserver import fork_server
         from gleitzeit.executors.local import base_environment
@@ -374,8 +389,15 @@ def test_the_zygote_dies_with_its_worker(tmp_path: Path) -> None:
                 {{"code": "import time; time.sleep(600)", "executor": "local"}}, settings=Settings()
             )
             task = asyncio.create_task(run_script(request, executor=LocalExecutor(fork_server=True)))
-            await asyncio.sleep(1.0)
-            print(fork_server(sys.executable, base_environment("/nonexistent")).pid, flush=True)
+            server = fork_server(sys.executable, base_environment("/nonexistent"))
+            deadline = time.monotonic() + 30
+            # Until the zygote runs and has forked the script (its child), or the task failed.
+            while not (server.pid and psutil.Process(server.pid).children()) and not task.done():
+                assert time.monotonic() < deadline, "the fork server did not start the script"
+                await asyncio.sleep(0.02)
+            if task.done():
+                task.result()  # raises what failed the task
+            print(server.pid, flush=True)
             os._exit(0)
 
         asyncio.run(main())
@@ -391,6 +413,13 @@ def test_the_zygote_dies_with_its_worker(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------- helpers
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def _alive(pid: int) -> bool:
@@ -419,3 +448,16 @@ async def _as_temporal_failure(exc: BaseException) -> ApplicationError:
 
 def test_the_module_exports() -> None:
     assert {"ForkServerLost", "shutdown_fork_servers", "fork_server"} <= set(forkserver.__all__)
+
+
+def test_both_sides_spell_the_protocol_alike() -> None:
+    # The zygote imports nothing of gleitzeit (and must not be imported): read its constants.
+    source = Path(forkserver.__file__).with_name("zygote.py").read_text()
+    constants = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id in {"_READY", "_TASK", "_TASK_FDS"}
+    }
+    assert constants == {"_READY": protocol.READY, "_TASK": protocol.TASK, "_TASK_FDS": protocol.TASK_FDS}

@@ -13,13 +13,14 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
 
-from gleitzeit.config import Settings
+from gleitzeit.config import Settings, get_settings
 from gleitzeit.executors import (
     ScriptBadOutput,
     ScriptFailure,
@@ -37,10 +38,12 @@ SETTINGS = Settings(executor="local")
 
 
 @pytest.fixture(autouse=True, params=["forkserver", "exec"])
-def start_method(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """How the local executor starts scripts in this test (it reads the variable per executor)."""
+def start_method(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """How the local executor starts scripts in this test (``get_settings().local_forkserver``)."""
     monkeypatch.setenv("GLEITZEIT_LOCAL_FORKSERVER", "true" if request.param == "forkserver" else "false")
-    return str(request.param)
+    get_settings.cache_clear()  # read once per process: read it again with this test's variable
+    yield str(request.param)
+    get_settings.cache_clear()
 
 
 def local(**parameters: Any) -> ScriptRequest:

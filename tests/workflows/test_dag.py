@@ -1,6 +1,8 @@
-"""DagWorkflow semantics on the time-skipping test server, with activity doubles.
+"""DagWorkflow semantics on the time-skipping test server (or the server ``--workflow-environment``
+names), with activity doubles.
 
-Timers and retry backoffs of hours complete at once here; the doubles record what ran when, so the
+Timers and retry backoffs of hours complete at once on the time-skipping server (those tests are
+marked ``time_skipping`` and always run there); the doubles record what ran when, so the
 tests assert on scheduling (deps, parallelism cap, priority), retries, timeouts, failure and cancel.
 """
 
@@ -25,6 +27,7 @@ from gleitzeit.core.errors import (
 )
 from gleitzeit.worker.build import build_worker
 from gleitzeit.workflows.dag import DagWorkflow
+from tests.helpers import until
 from tests.workflows.doubles import ScriptedActivities, Step, fail, ok
 
 pytestmark = pytest.mark.timeout(120)
@@ -64,8 +67,8 @@ def acts() -> ScriptedActivities:
 
 
 @pytest.fixture
-def h(time_skipping_env: WorkflowEnvironment, acts: ScriptedActivities) -> Harness:
-    return Harness(time_skipping_env, acts)
+def h(workflow_env: WorkflowEnvironment, acts: ScriptedActivities) -> Harness:
+    return Harness(workflow_env, acts)
 
 
 async def test_results_flow_between_tasks(h: Harness) -> None:
@@ -121,6 +124,7 @@ async def test_priority_orders_ready_tasks_under_the_cap(h: Harness) -> None:
     assert h.acts.started_order() == ["urgent", "high", "normal", "low"]
 
 
+@pytest.mark.time_skipping  # retry backoffs of minutes to hours
 async def test_hour_long_backoffs_finish_at_once(h: Harness) -> None:
     h.acts.plan("a", fail(), fail(), ok(response="third time"))
     wf = spec(task("a", retry=RetrySpec(max_attempts=5, backoff="fixed", base_delay=3600, max_delay=7200)))
@@ -129,12 +133,14 @@ async def test_hour_long_backoffs_finish_at_once(h: Harness) -> None:
     assert [c.attempt for c in h.acts.calls_for("a")] == [1, 2, 3]
 
 
+@pytest.mark.time_skipping  # retry backoffs of minutes to hours
 async def test_linear_backoff_with_jitter_retries(h: Harness) -> None:
     h.acts.plan("a", fail(), fail(), ok(response="ok"))
     wf = spec(task("a", retry=RetrySpec(max_attempts=3, backoff="linear", base_delay=1800, jitter=True)))
     assert (await h.run(wf)).results["a"]["response"] == "ok"
 
 
+@pytest.mark.time_skipping  # retry backoffs of minutes to hours
 async def test_retries_exhausted_names_task_attempts_and_cause(h: Harness) -> None:
     h.acts.plan("a", fail("server said 503"))
     wf = spec(task("a", retry=RetrySpec(max_attempts=3, base_delay=600)))
@@ -158,10 +164,10 @@ async def test_non_retryable_failure_stops_at_once(h: Harness) -> None:
     assert info.value.cause_type == "ModelNotFound"
     assert len(h.acts.calls_for("bad")) == 1
     # The other running task was cancelled, not left behind.
-    await asyncio.sleep(0.5)
-    assert "other" in h.acts.cancelled
+    await until(lambda: "other" in h.acts.cancelled, "the running task 'other' was cancelled")
 
 
+@pytest.mark.time_skipping  # retry backoffs of minutes to hours
 async def test_attempt_timeout_is_enforced_and_retried(h: Harness) -> None:
     h.acts.plan("a", Step(sleep=30))
     wf = spec(task("a", timeout=1, retry=RetrySpec(max_attempts=2, base_delay=3600)))
@@ -178,8 +184,7 @@ async def test_workflow_timeout_cancels_running_tasks(h: Harness) -> None:
         await h.run(wf)
     assert "timed out after 2 s" in str(info.value)
     assert "quick" in info.value.partial_results
-    await asyncio.sleep(0.5)
-    assert "forever" in h.acts.cancelled
+    await until(lambda: "forever" in h.acts.cancelled, "the running task 'forever' was cancelled")
 
 
 async def test_on_error_continue_skips_dependents_and_finishes_partial(h: Harness) -> None:
@@ -250,11 +255,12 @@ async def test_cancel_cancels_running_and_keeps_finished_results(h: Harness) -> 
     wf = spec(task("quick"), task("forever"))
     async with h.worker():
         handle = await h.start(wf)
-        for _ in range(100):
+
+        async def one_done_one_running() -> bool:
             progress = await handle.query(DagWorkflow.progress)
-            if progress.completed == 1 and progress.running == 1:
-                break
-            await asyncio.sleep(0.1)
+            return progress.completed == 1 and progress.running == 1
+
+        await until(one_done_one_running, "'quick' completed while 'forever' runs")
         await handle.cancel()
         with pytest.raises(WorkflowCancelledError):
             await wait_result(handle)

@@ -1,19 +1,9 @@
-"""The worker side of the local executor's fork server: start a script by ``fork()``, not by ``exec``.
+"""The worker side of the fork server: start, restart and stop zygotes, fork scripts through them.
 
-Starting a fresh interpreter costs ~27 ms per task here (site-packages, ``.pth`` files); a trivial
-script needs ~2 ms once that is done. So the worker keeps one small, single-threaded Python process
-per interpreter (the "zygote", :file:`_zygote.py`, stdlib only) that has done the start-up once and
-forks a child per script, like multiprocessing's forkserver or Android's zygote.
-
-What the zygote holds is what every child inherits, so it is started with the same minimal
-environment a script gets (never the worker's: no tokens, no passwords) and receives each task's
-environment only inside that task's child. It dies with the worker (``PR_SET_PDEATHSIG`` and EOF on
-its control socket) and ends the scripts still running then.
-
-The local executor keeps the classic ``exec`` path and uses it whenever the fork server cannot be
-exact or cannot help (:func:`fork_server_refusal`), or when ``GLEITZEIT_LOCAL_FORKSERVER=false``.
-If the zygote dies while scripts run, their tasks fail with :class:`ForkServerLost` (retryable: the
-next attempt starts a new zygote).
+:class:`ForkServer` is the fork server of one Python interpreter; it starts its zygote process on the
+first spawn (the worker's handle on it is a :class:`ZygoteProcess`) and a new one after it died.
+:class:`ForkedScript` is the worker's handle on one forked script. The package docstring
+(:mod:`gleitzeit.executors.forkserver`) says why and when the local executor forks.
 """
 
 from __future__ import annotations
@@ -21,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -35,38 +24,32 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from gleitzeit.core.errors import ServiceUnavailableError
-from gleitzeit.executors.base import CappedStream
+from gleitzeit.executors.forkserver.protocol import EXIT, PID, READY, encode_request, send_task, split_replies
+from gleitzeit.executors.forkserver.stdio import resolve
 
 __all__ = [
-    "FORKSERVER_ENV",
     "ForkServer",
     "ForkServerLost",
     "ForkServerUnavailable",
     "ForkedScript",
-    "feed_fd",
+    "ZygoteProcess",
     "fork_server",
     "fork_server_refusal",
-    "fork_server_wanted",
-    "pump_fd",
     "shutdown_fork_servers",
 ]
 
 log = logging.getLogger("gleitzeit.executors")
 
-FORKSERVER_ENV = "GLEITZEIT_LOCAL_FORKSERVER"
-ZYGOTE = Path(__file__).with_name("_zygote.py")
+ZYGOTE = Path(__file__).with_name("zygote.py")
 # A zygote that could not start is not tried again for this long (tasks use exec meanwhile).
 _RESTART_BACKOFF = 30.0
 # How long a killed script's exit may take to be reported, and a closed zygote to exit.
 _REAP_GRACE = 5.0
 _STOP_GRACE = 2.0
-# The control socket holds ~200 requests; it is only full when the zygote hangs.
-_SEND_PATIENCE = 5.0
 # Variables the interpreter, the dynamic loader or libc read once at process start (or that a
 # pre-imported module caches): a forked child would silently ignore the task's value.
 _STARTUP_PREFIXES = ("PYTHON", "LC_", "LD_", "MALLOC_", "OPENSSL_")
 _STARTUP_NAMES = frozenset({"LANG", "TZ", "GLIBC_TUNABLES", "HOME"})
-_OFF = frozenset({"0", "false", "no", "off"})
 
 
 class ForkServerLost(ServiceUnavailableError):
@@ -78,11 +61,6 @@ class ForkServerLost(ServiceUnavailableError):
 
 class ForkServerUnavailable(ServiceUnavailableError):
     """The fork server cannot run this script; nothing ran, the local executor uses ``exec`` instead."""
-
-
-def fork_server_wanted() -> bool:
-    """False when ``GLEITZEIT_LOCAL_FORKSERVER`` is ``false``/``0``/``no``/``off`` (default: on)."""
-    return os.environ.get(FORKSERVER_ENV, "true").strip().lower() not in _OFF
 
 
 def fork_server_refusal(task_env: Mapping[str, str], base_env: Mapping[str, str]) -> str | None:
@@ -102,8 +80,8 @@ def fork_server_refusal(task_env: Mapping[str, str], base_env: Mapping[str, str]
 # ------------------------------------------------------------------------------------- the server
 
 
-class _Zygote:
-    """One started zygote process and its control socket."""
+class ZygoteProcess:
+    """The worker's handle on one started zygote process and its control socket."""
 
     def __init__(self, proc: subprocess.Popen[bytes], control: socket.socket) -> None:
         self.proc = proc
@@ -116,7 +94,7 @@ class _Zygote:
         """Whether it ever said it was ready (it forks nothing before): decides retry vs fallback."""
         if not self._ready and not self._closed:
             with contextlib.suppress(OSError):
-                self._ready = self.control.recv(16) == b"R"
+                self._ready = self.control.recv(16) == READY
         return self._ready
 
     def alive(self) -> bool:
@@ -140,7 +118,7 @@ class ForkServer:
         self.python = python
         self._env = dict(env)
         self._lock = threading.Lock()
-        self._zygote: _Zygote | None = None
+        self._zygote: ZygoteProcess | None = None
         self._failed_at = -_RESTART_BACKOFF
 
     @property
@@ -149,7 +127,7 @@ class ForkServer:
         zygote = self._zygote
         return zygote.proc.pid if zygote is not None and zygote.alive() else None
 
-    def _running(self) -> _Zygote:
+    def _running(self) -> ZygoteProcess:
         with self._lock:
             if self._zygote is not None and self._zygote.alive():
                 return self._zygote
@@ -183,11 +161,11 @@ class ForkServer:
             finally:
                 theirs.close()
             ours.setblocking(False)
-            self._zygote = _Zygote(proc, ours)
+            self._zygote = ZygoteProcess(proc, ours)
             log.debug("started fork server pid %d for %s", proc.pid, self.python)
             return self._zygote
 
-    def _failed_to_start(self, zygote: _Zygote) -> None:
+    def _failed_to_start(self, zygote: ZygoteProcess) -> None:
         with self._lock:
             self._failed_at = time.monotonic()
             if self._zygote is zygote:
@@ -208,7 +186,7 @@ class ForkServer:
         child = ForkedScript(self, zygote, ours, stdin_w, stdout_r, stderr_r)
         try:
             try:
-                await _send_fds(zygote.control, b"T", [theirs.fileno(), stdin_r, stdout_w, stderr_w])
+                await send_task(zygote.control, [theirs.fileno(), stdin_r, stdout_w, stderr_w])
             except (OSError, TimeoutError) as exc:
                 zygote.proc.poll()
                 raise ForkServerUnavailable(f"the fork server does not take requests ({exc!r})") from exc
@@ -217,10 +195,9 @@ class ForkServer:
                 theirs.close()
                 for fd in (stdin_r, stdout_w, stderr_w):
                     os.close(fd)
-            request = {"script": script, "argv": list(argv), "cwd": cwd, "env": dict(env)}
             ours.setblocking(False)
             try:
-                await loop.sock_sendall(ours, json.dumps(request).encode() + b"\n")
+                await loop.sock_sendall(ours, encode_request(script, argv, cwd, env))
             except OSError as exc:  # it died before reading the whole request: it forked nothing
                 raise ForkServerUnavailable(f"the fork server died ({exc!r})") from exc
             child.listen()
@@ -234,12 +211,18 @@ class ForkedScript:
     """The worker's handle on one forked script: its pipes, pid, exit status and kill."""
 
     def __init__(
-        self, server: ForkServer, zygote: _Zygote, sock: socket.socket, stdin: int, stdout: int, stderr: int
+        self,
+        server: ForkServer,
+        zygote: ZygoteProcess,
+        sock: socket.socket,
+        stdin: int,
+        stdout: int,
+        stderr: int,
     ) -> None:
         self._server = server
         self._zygote = zygote
         self._sock = sock
-        # Our ends of the pipes; each helper (feed_fd, pump_fd) takes one over and closes it.
+        # Our ends of the pipes; each helper (stdio.feed_fd, pump_fd) takes one over and closes it.
         self.stdin_fd: int | None = stdin
         self.stdout_fd: int | None = stdout
         self.stderr_fd: int | None = stderr
@@ -324,21 +307,19 @@ class ForkedScript:
                     data = b""
                 if not data:
                     raise self._lost()
-                self._buffer += data
-                while b"\n" in self._buffer:
-                    line, self._buffer = self._buffer.split(b"\n", 1)
-                    kind, _, value = line.decode().partition(" ")
-                    if kind == "pid":
-                        self.pid = int(value)
-                        _resolve(self._got_pid)
-                    elif kind == "exit":
-                        self.returncode = int(value)
-            _resolve(self._got_exit)
+                replies, self._buffer = split_replies(self._buffer + data)
+                for kind, value in replies:
+                    if kind == PID:
+                        self.pid = value
+                        resolve(self._got_pid)
+                    elif kind == EXIT:
+                        self.returncode = value
+            resolve(self._got_exit)
         except Exception as exc:  # noqa: BLE001 - handed to started()/wait()
             self._error = exc
         finally:
-            _resolve(self._got_pid)
-            _resolve(self._got_exit)
+            resolve(self._got_pid)
+            resolve(self._got_exit)
 
     def _lost(self) -> Exception:
         if self._stopping:
@@ -372,77 +353,9 @@ def _in_starter_thread(start: Callable[[], subprocess.Popen[bytes]]) -> subproce
     return starter.submit(start).result()
 
 
-def _resolve(future: asyncio.Future[None] | None) -> None:
-    if future is not None and not future.done():
-        future.set_result(None)
-
-
 def _kill_group(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-
-
-async def _send_fds(sock: socket.socket, data: bytes, fds: list[int]) -> None:
-    deadline = time.monotonic() + _SEND_PATIENCE
-    while True:
-        try:
-            socket.send_fds(sock, [data], fds)
-            return
-        except BlockingIOError:
-            # Rare (a full control socket); several tasks may wait here at once, and one fd can have
-            # only one writer callback per loop, so poll instead.
-            if time.monotonic() > deadline:
-                raise TimeoutError("the fork server's control socket stayed full") from None
-            await asyncio.sleep(0.002)
-
-
-# ---------------------------------------------------------------------------- pipes without transports
-
-
-async def feed_fd(fd: int, data: bytes) -> None:
-    """Write ``data`` to the pipe ``fd`` and close it; a script that never reads stdin is fine."""
-    loop = asyncio.get_running_loop()
-    view = memoryview(data)
-    try:
-        os.set_blocking(fd, False)
-        while view:
-            try:
-                view = view[os.write(fd, view) :]
-            except BlockingIOError:
-                await _ready(loop.add_writer, loop.remove_writer, fd)
-    except (BrokenPipeError, ConnectionResetError):
-        pass
-    finally:
-        os.close(fd)
-
-
-async def pump_fd(fd: int, sink: CappedStream) -> None:
-    """Read the pipe ``fd`` into ``sink`` until EOF, then close it."""
-    loop = asyncio.get_running_loop()
-    try:
-        os.set_blocking(fd, False)
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except BlockingIOError:
-                await _ready(loop.add_reader, loop.remove_reader, fd)
-                continue
-            if not chunk:
-                return
-            sink.feed(chunk)
-    finally:
-        os.close(fd)
-
-
-async def _ready(
-    add: Callable[..., object], remove: Callable[[int], object], fd: int
-) -> None:  # one waiter per fd: each pipe end belongs to exactly one helper
-    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    add(fd, _resolve, future)
-    try:
-        await future
-    finally:
-        remove(fd)
 
 
 # ------------------------------------------------------------------------------------- the registry

@@ -1,19 +1,15 @@
-"""The local executor's fork server ("zygote"): forks one child per script instead of starting Python.
+"""The zygote side of the fork server: forks one child per script instead of starting Python.
 
-Run as a standalone file (``python _zygote.py CONTROL_FD WORKER_PID``), never imported: it uses the
+Run as a standalone file (``python zygote.py CONTROL_FD WORKER_PID``), never imported: it uses the
 standard library only and must not import the ``gleitzeit`` package. The worker side is
-:mod:`gleitzeit.executors.forkserver`; it starts this file with the same interpreter and the same
-minimal environment a script gets, so a forked child starts where a fresh ``python script.py`` would
-after start-up (site-packages and ``.pth`` files processed), plus a few common stdlib modules.
+:mod:`gleitzeit.executors.forkserver.client`; it starts this file with the same interpreter and the
+same minimal environment a script gets, so a forked child starts where a fresh ``python script.py``
+would after start-up (site-packages and ``.pth`` files processed), plus a few common stdlib modules.
+It speaks the protocol described in :mod:`gleitzeit.executors.forkserver.protocol` (whose constants
+it spells again below, as ``_READY``, ``_TASK``, ``_TASK_FDS``; a test checks that they agree).
 
-Protocol (all sockets are Unix socketpairs made by the worker, so nobody else can reach this process):
-
-- control socket (SOCK_SEQPACKET, fd CONTROL_FD): the zygote sends ``R`` once it is ready; the worker
-  then sends one message ``T`` per task carrying 4 fds: the task's socket and the script's
-  stdin, stdout and stderr. EOF on it (the worker closed it or died) shuts the zygote down.
-- task socket (SOCK_STREAM): the worker writes one JSON line ``{"script", "argv", "cwd", "env"}``;
-  the zygote answers ``pid N`` once forked and ``exit N`` once the child is reaped (N negative for a
-  signal, as in :mod:`subprocess`). If it cannot tell the worker the pid, it kills the child itself.
+One file of ~500 lines on purpose: every module it imported besides the standard library would sit in
+``sys.modules`` of each forked script (and could shadow the script's own), so it cannot be split.
 
 The child leaves the serving loop and runs the script as ``__main__`` the way ``python script.py``
 does, then exits as the interpreter would (SystemExit codes, tracebacks, non-daemon threads joined,
@@ -84,7 +80,10 @@ _PRELOAD = (
     "uuid",
 )
 _PR_SET_PDEATHSIG = 1
-_MAX_MESSAGE_FDS = 4
+# The protocol's constants (gleitzeit.executors.forkserver.protocol: READY, TASK, TASK_FDS).
+_READY = b"R"
+_TASK = b"T"
+_TASK_FDS = 4
 _READ_CHUNK = 65536
 
 
@@ -98,7 +97,9 @@ class _Task:
         self.request: dict = {}
 
 
-class _Zygote:
+class ZygoteLoop:
+    """The zygote process itself: serves task requests on its control socket, forks one child each."""
+
     def __init__(self, control: socket.socket, worker_pid: int) -> None:
         self.control = control
         self.worker_pid = worker_pid
@@ -129,7 +130,7 @@ class _Zygote:
         # Children never free what the zygote made: keep the collector off those objects, so a
         # child's collections neither visit them nor copy their pages.
         gc.freeze()
-        self.control.send(b"R")
+        self.control.send(_READY)
         self.poller.register(self.control.fileno(), select.POLLIN)
         self.poller.register(self.wake_r, select.POLLIN)
         while True:
@@ -155,14 +156,14 @@ class _Zygote:
     def on_control(self) -> None:
         while True:
             try:
-                message, fds, flags, _ = socket.recv_fds(self.control, 16, _MAX_MESSAGE_FDS)
+                message, fds, flags, _ = socket.recv_fds(self.control, 16, _TASK_FDS)
             except BlockingIOError:
                 return
             except ConnectionError:
                 self.shutdown()
             if not message and not fds:
                 self.shutdown()  # EOF: the worker closed the control socket or died
-            if message != b"T" or len(fds) != _MAX_MESSAGE_FDS or flags & socket.MSG_CTRUNC:
+            if message != _TASK or len(fds) != _TASK_FDS or flags & socket.MSG_CTRUNC:
                 for fd in fds:
                     _close(fd)
                 continue
@@ -478,7 +479,7 @@ def _finalize(status: int) -> int:
 
 def _main() -> str:
     control = socket.socket(fileno=int(sys.argv[1]))
-    zygote = _Zygote(control, int(sys.argv[2]))
+    zygote = ZygoteLoop(control, int(sys.argv[2]))
     for name in _PRELOAD:
         try:
             __import__(name)
