@@ -4,6 +4,9 @@
 first spawn (the worker's handle on it is a :class:`ZygoteProcess`) and a new one after it died.
 :class:`ForkedScript` is the worker's handle on one forked script. The package docstring
 (:mod:`gleitzeit.executors.forkserver`) says why and when the local executor forks.
+
+Why one module of ~400 lines: the two handles share the zygote's lifecycle (a script's handle must see
+its zygote die); the wire format is ``protocol``, the stdio plumbing ``stdio``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ would after start-up (site-packages and ``.pth`` files processed), plus a few co
 It speaks the protocol described in :mod:`gleitzeit.executors.forkserver.protocol` (whose constants
 it spells again below, as ``_READY``, ``_TASK``, ``_TASK_FDS``; a test checks that they agree).
 
-One file of ~500 lines on purpose: every module it imported besides the standard library would sit in
+Why one module of ~500 lines: every module it imported besides the standard library would sit in
 ``sys.modules`` of each forked script (and could shadow the script's own), so it cannot be split.
 
 The child leaves the serving loop and runs the script as ``__main__`` the way ``python script.py``
