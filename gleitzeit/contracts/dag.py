@@ -32,6 +32,11 @@ class TaskProgress(BaseModel):
     error: str | None = None
     error_type: str | None = None
     reason: str | None = None  # why a task was skipped or cancelled
+    # A foreach task's items (None for other tasks): how many, and how many ended each way so far.
+    items: int | None = None
+    items_completed: int | None = None
+    items_failed: int | None = None
+    items_skipped: int | None = None
 
 
 class WorkflowProgress(BaseModel):

@@ -15,6 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "MAX_FOREACH_ITEMS",
+    "MAX_FOREACH_TOTAL_ITEMS",
     "PRIORITY_RANKS",
     "BatchSpec",
     "InputSpec",
@@ -28,6 +30,13 @@ __all__ = [
 # Higher runs first among ready tasks when max_parallel caps the run.
 # The original Gleitzeit maps numbers 1/2/3 to high/normal/low; the loader does the same.
 PRIORITY_RANKS: dict[str, int] = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+
+# A foreach task runs one activity per item, each ~3.5 history events: 1,000 items stay far below
+# Temporal's 51,200-event limit (FACTS.md). Longer lists belong to the batch form, which continues
+# as new; an inline list over this is refused by validate, a referenced one fails the task at run time.
+MAX_FOREACH_ITEMS = 1000
+# All foreach items of one run together (several foreach tasks): ~35,000 events at most.
+MAX_FOREACH_TOTAL_ITEMS = 10_000
 
 InputType = Literal["string", "integer", "number", "boolean", "list", "object", "any"]
 OnError = Literal["fail", "continue"]
@@ -70,6 +79,11 @@ class TaskSpec(_Frozen):
     retry: RetrySpec | None = None
     when: str | None = None
     on_error: OnError = "fail"
+    # Run once per item: an inline list (its entries may hold references) or one "${...}" reference
+    # to a list. Parameters and ``when`` may use ${item} and ${item_index}.
+    foreach: list[Any] | str | None = None
+    # Items of this task in flight at once (None: up to the workflow's max_parallel).
+    max_concurrent: int | None = Field(default=None, ge=1)
     metadata: dict[str, Any] = Field(default_factory=dict)
     line: int | None = None  # where the task starts in its file, for messages at run time
 

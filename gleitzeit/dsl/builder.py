@@ -235,6 +235,8 @@ def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str
                     retry=t.retry,
                     when=t.when,
                     on_error=t.on_error,  # type: ignore[arg-type]
+                    foreach=t.foreach,
+                    max_concurrent=t.max_concurrent,
                     metadata=t.metadata,
                     line=t.line,
                 )

@@ -138,10 +138,12 @@ def evaluate(
     inputs: Mapping[str, Any],
     *,
     primary_fields: Mapping[str, str] | None = None,
+    bindings: Mapping[str, Any] | None = None,
 ) -> bool:
-    """Whether a ``when:`` condition holds, given the task results and inputs so far."""
+    """Whether a ``when:`` condition holds, given the task results and inputs so far (and, in a
+    foreach task, the item's ``bindings``)."""
     tree, refs = _compile(expr)
-    values = [resolve(r.raw, results, inputs, primary_fields=primary_fields) for r in refs]
+    values = [resolve(r.raw, results, inputs, primary_fields=primary_fields, bindings=bindings) for r in refs]
 
     def text_of(s: str) -> str:
         # A reference written inside a quoted literal is substituted as text.

@@ -15,15 +15,24 @@ from gleitzeit.core.errors import ValidationError
 from gleitzeit.dsl.graph import find_cycles
 from gleitzeit.dsl.methods import METHODS
 from gleitzeit.dsl.positions import Path
-from gleitzeit.dsl.references import Reference, parse_template, rewrite_references
+from gleitzeit.dsl.references import (
+    ITEM_INDEX_ROOT,
+    LOOP_ROOTS,
+    Reference,
+    parse_template,
+    rewrite_references,
+)
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean
 from gleitzeit.dsl.tasks import RawTask, derive_id
 
-__all__ = ["TaskLookup", "assign_ids", "check_value_references", "link_tasks"]
+__all__ = ["FOREACH_FIELDS", "TaskLookup", "assign_ids", "check_value_references", "link_tasks"]
 
 # Result fields whose values are structured, so a path may continue below them.
 _STRUCTURED = {"parsed", "embeddings", "embedding", "images_analyzed"}
+# A foreach task's result (gleitzeit.workflows.foreach): each item's primary value, each item's whole
+# result, the failed items, the number of items.
+FOREACH_FIELDS = ("result", "results", "errors", "count")
 
 
 def assign_ids(tasks: list[RawTask], r: Reporter) -> None:
@@ -99,6 +108,15 @@ def _check_field(task: RawTask, ref: Reference) -> tuple[str, str] | None:
     """(message, hint) when ``ref`` names a field the task's result cannot have."""
     if task.method is None or not ref.path:
         return None
+    if task.foreach is not None:
+        head = ref.path[0]
+        if isinstance(head, int) or head in FOREACH_FIELDS:
+            return None
+        return (
+            f"'{task.id}' runs once per item (foreach), so its result is a list, not one {task.method} result",
+            f"use ${{{task.id}}} (each item's {METHODS[task.method].primary_field}, in item order), "
+            f"${{{task.id}.results[0].{head}}} (one item's field) or ${{{task.id}.errors}}",
+        )
     info = METHODS[task.method]
     head = ref.path[0]
     if isinstance(head, int):
@@ -131,9 +149,12 @@ def check_value_references(
     lookup: TaskLookup | None,
     inputs: Mapping[str, InputSpec],
     where: str,
+    *,
+    loop: bool = False,
 ) -> tuple[Any, list[tuple[str, Path]]]:
     """Check every reference in ``value`` (found at ``path``); the value with task references by id and
-    the task ids it refers to (with where each is mentioned)."""
+    the task ids it refers to (with where each is mentioned). ``loop``: ``value`` belongs to a foreach
+    task's parameters or ``when``, where ${item} and ${item_index} name the current item."""
     mentions: list[tuple[str, Path]] = []
 
     def walk(v: Any, p: Path) -> Any:
@@ -163,6 +184,8 @@ def check_value_references(
 
     def _check_one(ref: Reference, p: Path) -> Reference | None:
         key = key_of(p[2:]) if p and p[0] == "tasks" else key_of(p)
+        if ref.root in LOOP_ROOTS and _check_loop_name(ref, p, key):
+            return None
         if ref.is_input:
             if not ref.path or not isinstance(ref.path[0], str):
                 r.add(
@@ -221,6 +244,41 @@ def check_value_references(
         mentions.append((target.id, p))
         return Reference(target.id, ref.path, ref.raw)
 
+    def _check_loop_name(ref: Reference, p: Path, key: str) -> bool:
+        """True when ``ref`` is ${item}/${item_index} (checked here); False for a task of that name."""
+        task_named = lookup is not None and ref.root in lookup.by_key
+        if loop:
+            if task_named:
+                r.add(
+                    "ambiguous-reference",
+                    f"{ref.raw} is ambiguous in a foreach task: a task is also named '{ref.root}'",
+                    p,
+                    task=label,
+                    key=key,
+                    hint=f"rename the task '{ref.root}' ({ref.raw} here means the current item)",
+                )
+            elif ref.root == ITEM_INDEX_ROOT and ref.path:
+                r.add(
+                    "unknown-field",
+                    f"{ref.raw}: ${{item_index}} is a number, nothing to reach into",
+                    p,
+                    task=label,
+                    key=key,
+                    hint="use ${item_index} (0 for the first item), or ${item.field} for the item's data",
+                )
+            return True
+        if task_named:
+            return False
+        r.add(
+            "item-outside-foreach",
+            f"{ref.raw} is only available in a task with 'foreach:' (its parameters and 'when')",
+            p,
+            task=label,
+            key=key,
+            hint="add 'foreach: [...]' to this task to run it once per item, or refer to a task or input",
+        )
+        return True
+
     return walk(value, path), mentions
 
 
@@ -250,12 +308,20 @@ def link_tasks(tasks: list[RawTask], inputs: Mapping[str, InputSpec], r: Reporte
                 deps.append(target.id)
                 edge_paths.setdefault((t.id, target.id), p)
         params_path = (*t.path, t.params_key)
-        t.parameters, mentions = check_value_references(
-            t.parameters, params_path, r, t.label, lookup, inputs, "a task"
+        loop = t.loops
+        mentions: list[tuple[str, Path]] = []
+        if t.foreach is not None:
+            # The list itself is resolved before any item exists: no ${item} in it.
+            t.foreach, mentions = check_value_references(
+                t.foreach, (*t.path, "foreach"), r, t.label, lookup, inputs, "a task"
+            )
+        t.parameters, param_mentions = check_value_references(
+            t.parameters, params_path, r, t.label, lookup, inputs, "a task", loop=loop
         )
+        mentions += param_mentions
         if t.when is not None:
             t.when, when_mentions = check_value_references(
-                t.when, (*t.path, "when"), r, t.label, lookup, inputs, "a task"
+                t.when, (*t.path, "when"), r, t.label, lookup, inputs, "a task", loop=loop
             )
             mentions += when_mentions
         for dep_id, p in mentions:

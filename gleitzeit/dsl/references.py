@@ -8,6 +8,8 @@ Syntax, inside any string of a task's parameters, ``when`` or the workflow's ``o
     ${task.result['a.b']}     a quoted key holds dots or brackets
     ${task}                   the task's primary value (see below)
     ${inputs.name}            a workflow input (and ${inputs.name.key} walks into it)
+    ${item} ${item_index}     inside a ``foreach:`` task: the current item (walk it with .key / [n])
+                              and its 0-based position
     $${                       a literal "${" (nothing is resolved there)
 
 A string that is exactly one reference keeps the value's type (a number stays a number, a list a
@@ -43,6 +45,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INPUTS_ROOT",
+    "ITEM_INDEX_ROOT",
+    "ITEM_ROOT",
+    "LOOP_ROOTS",
     "Reference",
     "find_references",
     "format_reference",
@@ -54,6 +59,10 @@ __all__ = [
 ]
 
 INPUTS_ROOT = "inputs"
+ITEM_ROOT = "item"
+ITEM_INDEX_ROOT = "item_index"
+# Names a foreach task's parameters and ``when`` may use; bound per item (``resolve(bindings=...)``).
+LOOP_ROOTS = (ITEM_ROOT, ITEM_INDEX_ROOT)
 Segment = str | int
 
 _FALLBACK_PRIMARY = ("result", "response", "embeddings")
@@ -267,7 +276,10 @@ def _value_of(
     results: Mapping[str, Any],
     inputs: Mapping[str, Any],
     primary_fields: Mapping[str, str] | None,
+    bindings: Mapping[str, Any] | None = None,
 ) -> Any:
+    if bindings and ref.root in bindings:
+        return _walk(ref, bindings[ref.root], ref.path, ref.root)
     if ref.is_input:
         if not ref.path or not isinstance(ref.path[0], str):
             raise _error(ref, "name the input: ${inputs.name}")
@@ -289,6 +301,8 @@ def _value_of(
     if not ref.path:
         return _primary(result, field)
     head = ref.path[0]
+    if isinstance(head, int):  # ${t[0]}: an item of the primary value (a foreach task's list)
+        return _walk(ref, _primary(result, field), ref.path, f"{where} (its primary field)")
     if head == "result" and "result" not in result:
         return _walk(ref, _primary(result, field), ref.path[1:], f"{where} (its primary field)")
     return _walk(ref, result, ref.path, where)
@@ -300,26 +314,35 @@ def resolve(
     inputs: Mapping[str, Any],
     *,
     primary_fields: Mapping[str, str] | None = None,
+    bindings: Mapping[str, Any] | None = None,
 ) -> Any:
     """``value`` with every reference replaced by what it names; walks dicts/lists, never mutates.
 
     ``results`` maps task id -> that task's result dict, ``inputs`` the bound workflow inputs,
-    ``primary_fields`` task id -> its method's primary field (see the module docstring).
+    ``primary_fields`` task id -> its method's primary field (see the module docstring), ``bindings``
+    names bound to values before tasks are looked at (a foreach item's ``item`` and ``item_index``).
     """
     if isinstance(value, str):
         if "${" not in value:
             return value
         parts = parse_template(value)
         if len(parts) == 1 and isinstance(parts[0], Reference):
-            return _value_of(parts[0], results, inputs, primary_fields)
+            return _value_of(parts[0], results, inputs, primary_fields, bindings)
         return "".join(
-            render_text(_value_of(p, results, inputs, primary_fields)) if isinstance(p, Reference) else p
+            render_text(_value_of(p, results, inputs, primary_fields, bindings))
+            if isinstance(p, Reference)
+            else p
             for p in parts
         )
     if isinstance(value, Mapping):
-        return {k: resolve(v, results, inputs, primary_fields=primary_fields) for k, v in value.items()}
+        return {
+            k: resolve(v, results, inputs, primary_fields=primary_fields, bindings=bindings)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [resolve(v, results, inputs, primary_fields=primary_fields) for v in value]
+        return [resolve(v, results, inputs, primary_fields=primary_fields, bindings=bindings) for v in value]
     if isinstance(value, tuple):
-        return tuple(resolve(v, results, inputs, primary_fields=primary_fields) for v in value)
+        return tuple(
+            resolve(v, results, inputs, primary_fields=primary_fields, bindings=bindings) for v in value
+        )
     return value

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from gleitzeit.core.errors import ValidationError
     from gleitzeit.dsl import conditions, references
     from gleitzeit.dsl.methods import method_info
+    from gleitzeit.workflows.foreach import ForeachRun, item_activity_id, resolve_items, when_per_item
     from gleitzeit.workflows.policies import activity_options, default_retry
 
 __all__ = ["MAX_IN_FLIGHT", "MAX_RESULT_BYTES", "DagWorkflow"]
@@ -70,6 +71,12 @@ class DagWorkflow:
         self._failed_ids: list[str] = []
         self._uniform_priority = True
         self._tasks: dict[str, TaskSpec] = {}
+        self._cap = 1
+        # foreach tasks whose items are under way (see gleitzeit.workflows.foreach), in start order;
+        # an item's activity handle -> its index (the handle is in `running` under its task's id).
+        self._foreach: dict[str, ForeachRun] = {}
+        self._item_of: dict[asyncio.Task[Any], int] = {}
+        self._foreach_items = 0
 
     # -- queries -----------------------------------------------------------------------------------
 
@@ -106,6 +113,7 @@ class DagWorkflow:
         self._tasks = {t.id: t for t in spec.tasks}
         self._uniform_priority = len({t.priority for t in spec.tasks}) <= 1
         cap = max(1, min(spec.max_parallel or inp.default_max_parallel, MAX_IN_FLIGHT))
+        self._cap = cap
         deadline = workflow.now() + timedelta(seconds=spec.timeout) if spec.timeout else None
         order = {t.id: i for i, t in enumerate(spec.tasks)}
         # handle -> task id, in start order: iterating this dict (never the `done` set) keeps
@@ -156,7 +164,8 @@ class DagWorkflow:
             raise
 
         outputs = self._outputs(spec)
-        status = "partial" if any(t.state == "failed" for t in self._state.values()) else "completed"
+        partial = any(t.state == "failed" or t.items_failed for t in self._state.values())
+        status = "partial" if partial else "completed"
         self._status = status
         self._update_details()
         result = DagResult(
@@ -219,6 +228,11 @@ class DagWorkflow:
                 if isinstance(outcome, ApplicationError):
                     return outcome
                 changed = changed or outcome
+            # Slots left after the ready tasks go to the items of foreach tasks under way.
+            filled = self._fill_items(running, cap)
+            if isinstance(filled, ApplicationError):
+                return filled
+            changed = changed or filled
         return None
 
     def _readiness(self, task: TaskSpec) -> Literal["waiting", "skipped", "ready"]:
@@ -238,11 +252,24 @@ class DagWorkflow:
         resolved). True when it was decided without starting (the pass must run again), the
         failure that stops the run, or False when it started."""
         try:
-            if task.when and not conditions.evaluate(
-                task.when, self._results, self._inputs, primary_fields=self._primary
+            per_item = task.foreach is not None and when_per_item(task)
+            if (
+                task.when
+                and not per_item
+                and not conditions.evaluate(
+                    task.when, self._results, self._inputs, primary_fields=self._primary
+                )
             ):
                 self._mark(task.id, "skipped", reason=f"condition false: {task.when}")
                 return True
+            if task.foreach is not None:
+                # Its items start in _fill_items, within the slots left.
+                items = resolve_items(task, self._results, self._inputs, self._primary, self._foreach_items)
+                self._foreach_items += len(items)
+                run = ForeachRun(task, items, limit=min(task.max_concurrent or self._cap, self._cap))
+                self._foreach[task.id] = run
+                self._mark(task.id, "running", **run.progress())
+                return False
             params = references.resolve(
                 task.parameters, self._results, self._inputs, primary_fields=self._primary
             )
@@ -260,7 +287,101 @@ class DagWorkflow:
         running[self._start(task, params)] = task.id
         return False
 
-    def _start(self, task: TaskSpec, params: dict[str, Any]) -> asyncio.Task[Any]:
+    def _fill_items(self, running: dict[asyncio.Task[Any], str], cap: int) -> bool | ApplicationError:
+        """Start foreach items while slots are free, in task start order then item order. True when
+        a foreach task ended here (its dependents may be ready), or the failure that stops the run."""
+        ended = False
+        for task_id in list(self._foreach):
+            run = self._foreach[task_id]
+            task = run.task
+            while len(running) < cap and run.can_start():
+                index, bindings = run.take()
+                try:
+                    if run.per_item_when and not conditions.evaluate(
+                        task.when or "",
+                        self._results,
+                        self._inputs,
+                        primary_fields=self._primary,
+                        bindings=bindings,
+                    ):
+                        run.skip()
+                        continue
+                    params = references.resolve(
+                        task.parameters,
+                        self._results,
+                        self._inputs,
+                        primary_fields=self._primary,
+                        bindings=bindings,
+                    )
+                except ValidationError as exc:
+                    failure = self._item_failed(run, index, str(exc), "ValidationError", None)
+                    if failure is not None:
+                        return failure
+                    continue
+                handle = self._start(task, params, index)
+                running[handle] = task_id
+                self._item_of[handle] = index
+            if run.done:
+                self._end_foreach(run)
+                ended = True
+            else:
+                self._state[task_id] = self._state[task_id].model_copy(update=run.progress())
+        return ended
+
+    def _finish_item(self, task: TaskSpec, index: int, handle: asyncio.Task[Any]) -> ApplicationError | None:
+        run = self._foreach[task.id]
+        try:
+            result = handle.result()
+        except (ActivityError, ApplicationError) as exc:
+            message, error_type, attempts = _describe_failure(exc, default_retry(task).max_attempts)
+            return self._item_failed(run, index, message, error_type, attempts)
+        run.succeed(index, result)
+        if run.done:
+            self._end_foreach(run)
+        return None
+
+    def _item_failed(
+        self, run: ForeachRun, index: int, message: str, error_type: str, attempts: int | None
+    ) -> ApplicationError | None:
+        """One item failed: the task fails with it (naming the item), unless on_error: continue."""
+        task = run.task
+        what = run.fail(index, message, error_type, attempts)
+        if task.on_error == "continue":
+            if run.done:
+                self._end_foreach(run)
+            return None
+        del self._foreach[task.id]
+        self._mark(
+            task.id,
+            "failed",
+            error=f"{what}: {message}",
+            error_type=error_type,
+            attempts=attempts,
+            **run.progress(),
+        )
+        return ApplicationError(
+            f"task '{task.id}' ({task.method}) {what}: {message}",
+            self._failure_details(task.id),
+            type="TaskFailed",
+            non_retryable=True,
+        )
+
+    def _end_foreach(self, run: ForeachRun) -> None:
+        """Every item ended: the task completes with the list of results (failed items of an
+        on_error: continue task are null there and listed in ``errors``), or fails if none succeeded."""
+        task_id = run.task.id
+        del self._foreach[task_id]
+        if run.errors and not run.completed and not run.skipped:
+            first = run.errors[0]
+            self._mark(
+                task_id, "failed", error=run.summary(), error_type=first["error_type"], **run.progress()
+            )
+            return
+        self._results[task_id] = run.result()
+        self._mark(task_id, "completed", error=run.summary(), **run.progress())
+
+    def _start(self, task: TaskSpec, params: dict[str, Any], index: int | None = None) -> asyncio.Task[Any]:
+        """Start the task's activity, or one foreach item's (``index``)."""
         info = method_info(task.method)
         opts = activity_options(task)
         if opts.script_timeout is not None and "timeout" not in params:
@@ -268,10 +389,12 @@ class DagWorkflow:
         spec = self._spec
         assert spec is not None
         wf = workflow.info()
+        activity_id = task.id if index is None else item_activity_id(task.id, index)
+        summary = f"{task.label}: {task.method}" if index is None else f"{task.label}[{index}]: {task.method}"
         inp = TaskInput(
             workflow_id=wf.workflow_id,
             run_id=wf.run_id,
-            task_id=task.id,
+            task_id=activity_id,
             method=task.method,
             parameters=params,
             base_dir=spec.base_dir,
@@ -291,8 +414,8 @@ class DagWorkflow:
             handle = workflow.start_local_activity(
                 info.activity,
                 inp,
-                activity_id=task.id,
-                summary=f"{task.label}: {task.method}",
+                activity_id=activity_id,
+                summary=summary,
                 start_to_close_timeout=opts.start_to_close,
                 retry_policy=opts.retry_policy,
                 result_type=dict,
@@ -302,15 +425,16 @@ class DagWorkflow:
             handle = workflow.start_activity(
                 info.activity,
                 inp,
-                activity_id=task.id,
-                summary=f"{task.label}: {task.method}",
+                activity_id=activity_id,
+                summary=summary,
                 start_to_close_timeout=opts.start_to_close,
                 heartbeat_timeout=opts.heartbeat,
                 retry_policy=opts.retry_policy,
                 result_type=dict,
                 cancellation_type=cancellation,
             )
-        self._mark(task.id, "running")
+        if index is None:
+            self._mark(task.id, "running")
         return handle
 
     def _runs_locally(self, task: TaskSpec) -> bool:
@@ -332,6 +456,9 @@ class DagWorkflow:
 
     def _finish(self, task: TaskSpec, handle: asyncio.Task[Any]) -> ApplicationError | None:
         """Record a finished activity; returns the workflow's failure if the run must stop."""
+        index = self._item_of.pop(handle, None)
+        if index is not None:
+            return self._finish_item(task, index, handle)
         try:
             result = handle.result()
         except (ActivityError, ApplicationError) as exc:
@@ -358,14 +485,21 @@ class DagWorkflow:
             handle.cancel()
         for handle in handles:
             task_id = running.pop(handle)
+            index = self._item_of.pop(handle, None)
             try:
                 result = await handle
             except BaseException:  # cancelled or failed while cancelling: either way not a result
-                self._mark(task_id, "cancelled", reason=reason)
+                if index is None:
+                    self._mark(task_id, "cancelled", reason=reason)
             else:
-                # It finished before the cancellation reached it: keep the result.
-                self._results[task_id] = result
-                self._mark(task_id, "completed")
+                if index is None:
+                    # It finished before the cancellation reached it: keep the result.
+                    self._results[task_id] = result
+                    self._mark(task_id, "completed")
+        # A foreach task under way is cancelled as a whole (one item's result is no task result).
+        for task_id, run in list(self._foreach.items()):
+            del self._foreach[task_id]
+            self._mark(task_id, "cancelled", reason=reason, **run.progress())
 
     # -- bookkeeping -------------------------------------------------------------------------------
 
