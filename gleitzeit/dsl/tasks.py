@@ -15,14 +15,14 @@ from typing import Any
 
 import pydantic
 
-from gleitzeit.contracts.spec import MAX_FOREACH_ITEMS, PRIORITY_RANKS, RetrySpec
+from gleitzeit.contracts.spec import PRIORITY_RANKS, RetrySpec
 from gleitzeit.core.errors import ValidationError
 from gleitzeit.core.units import DURATION_FORMS, parse_duration
 from gleitzeit.dsl import conditions
+from gleitzeit.dsl.foreach import parse_foreach
 from gleitzeit.dsl.methods import METHODS, canonical_method
 from gleitzeit.dsl.params import check_parameters
 from gleitzeit.dsl.positions import Path
-from gleitzeit.dsl.references import Reference, parse_template
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean
 
@@ -386,7 +386,7 @@ def parse_task(raw: Any, index: int, r: Reporter, default_protocol: Any) -> RawT
                 )
     elif deps is not None:
         _type_error(r, (*path, "dependencies"), label, "a list of task ids", "write 'dependencies: [a, b]'")
-    _parse_foreach(raw, path, r, label, task)
+    task.loops, task.foreach, task.max_concurrent = parse_foreach(raw, path, r, label)
     when = raw.get("when")
     if isinstance(when, bool):
         when = "true" if when else "false"
@@ -403,69 +403,3 @@ def parse_task(raw: Any, index: int, r: Reporter, default_protocol: Any) -> RawT
                 for p in exc.problems:
                     r.add(p.code, p.message, (*path, "when"), task=label, key="when", hint=p.hint)
     return task
-
-
-_FOREACH_HINT = (
-    "write 'foreach: ${load.result.items}' (one reference to a list) or an inline list: 'foreach: [a, b]'"
-)
-
-
-def _parse_foreach(raw: dict[str, Any], path: Path, r: Reporter, label: str | None, task: RawTask) -> None:
-    """``foreach:`` (an inline list, or one reference to a list) and its ``max_concurrent``."""
-    if "max_concurrent" in raw:
-        mc = raw["max_concurrent"]
-        if "foreach" not in raw:
-            r.add(
-                "invalid-value",
-                "'max_concurrent' applies only to a task with 'foreach:'",
-                (*path, "max_concurrent"),
-                task=label,
-                key="max_concurrent",
-                at="key",
-                hint="add 'foreach:' to run the task once per item, or remove 'max_concurrent' (see max_parallel)",
-            )
-        elif isinstance(mc, int) and not isinstance(mc, bool) and mc >= 1:
-            task.max_concurrent = mc
-        else:
-            r.add(
-                "invalid-value",
-                f"'max_concurrent' must be a whole number of at least 1, not {mc!r}",
-                (*path, "max_concurrent"),
-                task=label,
-                key="max_concurrent",
-                hint="write e.g. 'max_concurrent: 4'",
-            )
-    if "foreach" not in raw:
-        return
-    task.loops = True
-    value = raw["foreach"]
-    fpath = (*path, "foreach")
-    if isinstance(value, list):
-        if len(value) > MAX_FOREACH_ITEMS:
-            r.add(
-                "foreach-too-long",
-                f"'foreach' lists {len(value):,} items, over the limit of {MAX_FOREACH_ITEMS:,} per task",
-                fpath,
-                task=label,
-                key="foreach",
-                hint="run long lists with the batch form ('type: batch' over files), or split the list",
-            )
-            return
-        task.foreach = value
-        return
-    if isinstance(value, str) and "${" in value:
-        try:
-            parts = parse_template(value)
-        except ValidationError:
-            parts = []  # the reference check reports the syntax, with its position
-        if len(parts) == 1 and isinstance(parts[0], Reference) or not parts:
-            task.foreach = value
-            return
-    r.add(
-        "wrong-type",
-        f"'foreach' must be a list or one reference to a list, not {value!r}",
-        fpath,
-        task=label,
-        key="foreach",
-        hint=_FOREACH_HINT,
-    )

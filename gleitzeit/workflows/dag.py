@@ -1,27 +1,29 @@
 """DagWorkflow: the one generic workflow that interprets every pipeline.
 
 Each task becomes one activity, started as soon as its own dependencies are done (not level by level),
-at most ``max_parallel`` at a time, higher priority first among ready tasks, then file order.
+at most ``max_parallel`` at a time, higher priority first among ready tasks, then file order. A
+``foreach:`` task becomes one activity per item (``gleitzeit.workflows.foreach``), its items in flight
+counted against the same ``max_parallel``.
 
 Determinism (see FACTS.md): tasks are kept in lists and insertion-ordered dicts, never sets; time
 comes from ``workflow.now()``; references and conditions are resolved by pure functions; every
-activity gets the task id as its ``activity_id``, so a replay binds each result to the right task.
+activity gets the task id (an item ``task[index]``) as its ``activity_id``, so a replay binds each result to the right task.
 
-Why one module of ~480 lines: it is one class whose methods share the run's state (what is in flight,
-each task's state, the results); the pure parts live beside it (``policies``, ``dsl.references``,
-``dsl.conditions``), and a method that waits on the workflow side should land in a module of its own.
+Why one module of ~570 lines: it is one class whose methods share the run's state (what is in flight,
+each task's state, the results), foreach items included; the pure parts live beside it (``policies``,
+``outcome``, ``foreach``'s bookkeeping, ``dsl.references``, ``dsl.conditions``), and a method that
+waits on the workflow side should land in a module of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 from datetime import timedelta
 from typing import Any, Literal
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from gleitzeit.contracts.dag import (
@@ -36,14 +38,16 @@ with workflow.unsafe.imports_passed_through():
     from gleitzeit.dsl import conditions, references
     from gleitzeit.dsl.methods import method_info
     from gleitzeit.workflows.foreach import ForeachRun, item_activity_id, resolve_items, when_per_item
+    from gleitzeit.workflows.outcome import MAX_RESULT_BYTES
+    from gleitzeit.workflows.outcome import describe_failure as _describe_failure
+    from gleitzeit.workflows.outcome import fit_result as _fit_result
+    from gleitzeit.workflows.outcome import result_size as _size
     from gleitzeit.workflows.policies import activity_options, default_retry
 
 __all__ = ["MAX_IN_FLIGHT", "MAX_RESULT_BYTES", "DagWorkflow"]
 
 # Temporal refuses more than 2,000 pending activities per workflow; stay well under.
 MAX_IN_FLIGHT = 1000
-# The workflow's own result is one payload (2 MiB hard limit); keep headroom.
-MAX_RESULT_BYTES = 1_500_000
 # Partial results attached to a failure are capped harder: they ride in the failure's details.
 MAX_FAILURE_DETAILS_BYTES = 256_000
 
@@ -571,50 +575,3 @@ class DagWorkflow:
                 # Its task was skipped or failed with on_error: continue: no value, not an error.
                 outputs[name] = None
         return outputs
-
-
-def _describe_failure(
-    exc: ActivityError | ApplicationError, max_attempts: int
-) -> tuple[str, str, int | None]:
-    """(message, error type, attempts) from an activity failure's cause chain."""
-    attempts: int | None = None
-    if isinstance(exc, ApplicationError):
-        cause: BaseException | None = exc
-    else:
-        cause = exc.cause
-        if exc.retry_state is not None and exc.retry_state.name == "MAXIMUM_ATTEMPTS_REACHED":
-            attempts = max_attempts
-    if isinstance(cause, ApplicationError):
-        if cause.details and isinstance(cause.details[0], dict):
-            attempts = cause.details[0].get("attempt", attempts)
-        return cause.message, cause.type or "ApplicationError", attempts
-    if isinstance(cause, TimeoutError):
-        kind = cause.type.name.lower().replace("_", "-") if cause.type else "timeout"
-        return f"activity {kind} timeout", "Timeout", attempts
-    if isinstance(cause, CancelledError):
-        return "cancelled", "Cancelled", attempts
-    return str(cause or exc), type(cause or exc).__name__, attempts
-
-
-def _size(value: Any) -> int:
-    return len(json.dumps(value, default=str))
-
-
-def _fit_result(result: DagResult) -> DagResult:
-    """Keep the workflow's result under the payload limit: replace the largest task results by a
-    marker (they stay in the history and the web UI) and say so in ``warnings``."""
-    if _size(result.model_dump(mode="json")) <= MAX_RESULT_BYTES:
-        return result
-    results = dict(result.results)
-    warnings = list(result.warnings)
-    for task_id in sorted(results, key=lambda k: (-_size(results[k]), k)):
-        size = _size(results[task_id])
-        results[task_id] = {"$omitted": True, "size": size}
-        warnings.append(
-            f"result of task '{task_id}' ({size} bytes) omitted from the workflow result; "
-            "see the activity's result in the history or select what you need with outputs:"
-        )
-        candidate = result.model_copy(update={"results": results, "warnings": warnings})
-        if _size(candidate.model_dump(mode="json")) <= MAX_RESULT_BYTES:
-            return candidate
-    return result.model_copy(update={"results": results, "warnings": warnings})
