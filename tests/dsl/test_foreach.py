@@ -68,7 +68,7 @@ def _problems(tasks: str) -> list[tuple[int | None, str, str | None]]:
             "  - id: a\n    method: llm/chat\n    max_concurrent: 2\n    parameters: {model: m, prompt: hi}\n"
             "  - id: b\n    method: llm/chat\n    foreach: [1]\n    max_concurrent: 0\n"
             "    parameters: {model: m, prompt: hi}\n",
-            [(5, "invalid-value", "max_concurrent"), (9, "invalid-value", "max_concurrent")],
+            [(5, "invalid-value", "max_concurrent"), (10, "invalid-value", "max_concurrent")],
         ),
         (  # a field one foreach item has, asked of the whole list
             "  - id: a\n    method: llm/chat\n    foreach: [1]\n    parameters: {model: m, prompt: hi}\n"
