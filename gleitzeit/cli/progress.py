@@ -57,6 +57,8 @@ def _table(progress: WorkflowProgress, limit: int = 25) -> Table:
     for t in rows:
         icon, style = STATE_STYLE.get(t.state, ("?", ""))
         note = t.error or t.reason or ""
+        if t.items is not None:  # a foreach task: how far its items got
+            note = f"{t.items_completed or 0}/{t.items} items" + (f"; {note}" if note else "")
         table.add_row(f"[{style}]{icon}[/]", t.task_id, t.method, f"[{style}]{t.state}[/]", note[:200])
     if len(progress.tasks) > limit:
         table.add_row("", f"... {len(progress.tasks) - limit} more", "", "", "")

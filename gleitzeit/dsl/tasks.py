@@ -5,6 +5,10 @@ Ids: a task may give ``id``, ``name`` or both; references and dependencies may u
 than letters, digits, ``_`` and ``-`` becomes one ``-``, ``-`` trimmed at both ends (``"Analyze
 Image"`` -> ``analyze-image``, ``generate_numbers`` stays); an empty result becomes ``task-<n>`` (n is
 the task's 1-based position), and a derived id already taken gets ``-2``, ``-3``... appended.
+
+Why one module of ~400 lines: every key a task may carry is checked here, beside the keys a batch
+template shares (``parse_common``); ``foreach`` (``dsl.foreach``), parameters (``dsl.params``) and
+references (``dsl.linking``) have modules of their own.
 """
 
 from __future__ import annotations

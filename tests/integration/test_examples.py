@@ -79,6 +79,17 @@ async def test_embeddings(local_env: WorkflowEnvironment, llm_server: Any) -> No
     assert result.outputs["scores"][0] > result.outputs["scores"][1]
 
 
+async def test_foreach(local_env: WorkflowEnvironment, llm_server: Any) -> None:
+    result = await run_example(local_env, llm_server.url, "foreach.yaml", {})
+    assert result.status == "completed"
+    answers, sizes = result.outputs["answers"], result.outputs["sizes"]
+    assert len(answers) == 3 and all(isinstance(a, str) for a in answers)
+    assert sizes == [{"index": i, "chars": len(a)} for i, a in enumerate(answers)]
+    assert result.outputs["tokens_of_first"] > 0
+    ask = next(t for t in result.tasks if t.task_id == "ask")
+    assert (ask.items, ask.items_completed) == (3, 3)
+
+
 async def test_vision_on_a_text_model_fails_clearly(local_env: WorkflowEnvironment, llm_server: Any) -> None:
     with pytest.raises(TaskExecutionError) as info:
         await run_example(local_env, llm_server.url, "vision.yaml", {})
