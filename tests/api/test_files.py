@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -25,6 +26,7 @@ from gleitzeit.client.native import NativeBackend
 from gleitzeit.core.errors import NotFoundError, PayloadTooLargeError, PermissionDeniedError, ValidationError
 from gleitzeit.dsl import load_workflow
 from gleitzeit.dsl.params import accepted_keys
+from tests.client.subprocesses import run_cli
 from tests.fixtures.client import ClientStack
 from tests.helpers import free_port, until
 
@@ -363,3 +365,24 @@ async def test_native_upload_of_a_bad_name_is_refused(client_stack: ClientStack,
     with pytest.raises(ValidationError, match="control characters"):
         await client_stack.native.upload_files([odd])
     assert issubclass(PayloadTooLargeError, ValidationError)
+
+
+async def test_cli_files_upload_list_and_get(
+    client_stack: ClientStack, written: tuple[str, Path], tmp_path: Path
+) -> None:
+    local = tmp_path / "cli.txt"
+    local.write_text(f"cli {uuid.uuid4()}")
+    done = await run_cli(client_stack, "api", "files", "upload", str(local), "--mode", "api", "--json")
+    assert done.returncode == 0, done.stderr
+    [stored] = json.loads(done.stdout)
+    assert Path(stored["path"]).read_text() == local.read_text()
+    wid, _ = written
+    listed = await run_cli(client_stack, "native", "files", "list", wid, "--mode", "native")
+    assert listed.returncode == 0 and "sub/data.csv" in listed.stdout, listed.stderr
+    got = await run_cli(
+        client_stack, "api", "files", "get", wid, "report.txt", "-o", str(tmp_path), "--mode", "api"
+    )
+    assert got.returncode == 0, got.stderr
+    assert (tmp_path / "report.txt").read_text() == "the report"
+    refused = await run_cli(client_stack, "api", "files", "get", wid, "escape", "--mode", "api")
+    assert refused.returncode == 1 and "outside the outputs directory" in refused.stderr
