@@ -15,12 +15,16 @@ import platformdirs
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gleitzeit.core.units import parse_size
+
 __all__ = [
     "DEFAULT_LLM_TIMEOUT",
     "DEFAULT_MAX_PARALLEL",
     "DEFAULT_OLLAMA_HOST",
     "DEFAULT_TASK_QUEUE",
     "DEFAULT_TEMPORAL_ADDRESS",
+    "DEFAULT_UPLOAD_MAX_FILE_BYTES",
+    "DEFAULT_UPLOAD_MAX_REQUEST_BYTES",
     "ExecutorKind",
     "Settings",
     "get_settings",
@@ -40,6 +44,9 @@ DEFAULT_SCRIPT_TIMEOUT = 60.0
 # Temporal errors out at 2 MiB per payload; refuse results well before that.
 DEFAULT_MAX_RESULT_BYTES = 1_500_000
 DEFAULT_SANDBOX_IMAGE = "gleitzeit-sandbox:latest"
+# POST /v1/files: documents and images of everyday size pass, a runaway upload does not fill the disk.
+DEFAULT_UPLOAD_MAX_FILE_BYTES = 100 * 1024**2
+DEFAULT_UPLOAD_MAX_REQUEST_BYTES = 500 * 1024**2
 
 ExecutorKind = Literal["auto", "docker", "local"]
 
@@ -93,6 +100,24 @@ class Settings(BaseSettings):
     api_port: int = DEFAULT_API_PORT
     api_token: str | None = None
     file_roots: list[Path] = Field(default_factory=list)
+    upload_max_file_bytes: int = Field(
+        default=DEFAULT_UPLOAD_MAX_FILE_BYTES,
+        gt=0,
+        description="POST /v1/files: the largest file accepted (bytes, or a size like 100m); 413 beyond",
+    )
+    upload_max_request_bytes: int = Field(
+        default=DEFAULT_UPLOAD_MAX_REQUEST_BYTES,
+        gt=0,
+        description="POST /v1/files: the most bytes one request may carry (all its files); 413 beyond",
+    )
+
+    @field_validator("upload_max_file_bytes", "upload_max_request_bytes", mode="before")
+    @classmethod
+    def _size(cls, value: object) -> object:
+        # The size grammar of `memory:` (100m, 1g, 512MiB); a plain number stays bytes.
+        if isinstance(value, str):
+            return parse_size(value)
+        return value
 
     @field_validator("ollama_host")
     @classmethod
@@ -106,6 +131,11 @@ class Settings(BaseSettings):
     @property
     def dev_server_db(self) -> Path:
         return self.data_dir / "temporal.db"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where POST /v1/files and ``upload_files`` store files: ``<data_dir>/uploads/<sha256>/<name>``."""
+        return self.data_dir / "uploads"
 
 
 @lru_cache(maxsize=1)

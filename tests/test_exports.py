@@ -20,6 +20,7 @@ EXPECTED = {
     "LogEvent",
     "ModelNotFoundError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "Problem",
     "ScriptError",

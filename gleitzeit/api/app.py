@@ -5,7 +5,8 @@ worker when none polls the task queue); every endpoint runs on it, so the API do
 client does in native mode. Routes under ``/v1`` need ``Authorization: Bearer <token>`` when
 ``settings.api_token`` is set (``/v1/health`` and the OpenAPI docs at ``/docs`` do not). Bodies over
 ``max_body_bytes`` are refused with 413, files named in requests must be inside
-``settings.file_roots`` (403 otherwise), invalid workflows answer 422 with their problems (file, line,
+``settings.file_roots`` or the upload store (403 otherwise), ``POST /v1/files`` streams uploads
+under their own limits (``settings.upload_max_file_bytes`` / ``upload_max_request_bytes``), invalid workflows answer 422 with their problems (file, line,
 column, task, key, hint) and unknown run ids 404.
 """
 
@@ -17,7 +18,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from gleitzeit.api import batch, llm, status, workflows
+from gleitzeit.api import batch, files, llm, status, workflows
 from gleitzeit.api.auth import require_token
 from gleitzeit.api.errors import install_error_handlers
 from gleitzeit.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
@@ -45,6 +46,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = backend is None
+        settings.uploads_dir.mkdir(parents=True, exist_ok=True)
         active = backend or NativeBackend(settings, worker=worker)
         if own:
             await active.start()
@@ -63,12 +65,14 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.guard = PathGuard(list(settings.file_roots) or None)
+    # Uploaded files are named by absolute path in workflow inputs: their store is a root too.
+    app.state.guard = PathGuard(list(settings.file_roots) or None, extra=[settings.uploads_dir])
     app.state.backend = backend
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    # POST /v1/files streams its body under its own limits (settings.upload_max_*_bytes).
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, exempt=("/v1/files",))
     app.include_router(status.health_router)
     protected = [Depends(require_token)]
-    for module in (workflows, llm, batch, status):
+    for module in (workflows, files, llm, batch, status):
         app.include_router(module.router, dependencies=protected)
     return app

@@ -19,11 +19,32 @@ from gleitzeit.api.paths import PathForbidden
 from gleitzeit.client.wire import error_to_dict, http_status
 from gleitzeit.core.errors import AuthenticationError, GleitzeitError
 
-__all__ = ["error_response", "install_error_handlers"]
+__all__ = ["error_response", "error_responses", "install_error_handlers"]
 
 log = logging.getLogger(__name__)
 
-_TYPE_OF_STATUS = {401: "AuthenticationError", 404: "NotFoundError", 405: "APIError", 413: "ValidationError"}
+_TYPE_OF_STATUS = {
+    401: "AuthenticationError",
+    404: "NotFoundError",
+    405: "APIError",
+    413: "PayloadTooLargeError",
+}
+
+
+_DESCRIPTIONS = {
+    401: "no token, or a wrong one",
+    403: "a path outside the server's file roots, or leaving its directory",
+    404: "no such run, file or upload",
+    413: "a body or file over its size limit",
+    422: "invalid request (each problem named)",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route, so the OpenAPI document lists its error answers and their schema."""
+    from gleitzeit.api.schemas import ErrorBody
+
+    return {s: {"model": ErrorBody, "description": _DESCRIPTIONS.get(s, "error")} for s in statuses}
 
 
 def error_response(status: int, error: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:

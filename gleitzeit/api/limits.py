@@ -15,12 +15,17 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 class BodySizeLimit:
     """Pure ASGI middleware: checks Content-Length up front; a chunked body is counted before the app runs."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES, exempt: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Paths that stream their bodies under their own limits (POST /v1/files): buffering them here
+        # would hold an upload in memory.
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.exempt:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
@@ -64,7 +69,7 @@ class BodySizeLimit:
     async def _refuse(self, send: Send) -> None:
         body: dict[str, Any] = {
             "error": {
-                "type": "ValidationError",
+                "type": "PayloadTooLargeError",
                 "message": f"request body larger than {self.max_bytes} bytes; send a file path instead of "
                 "the content, or split the request",
             }

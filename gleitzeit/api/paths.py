@@ -22,8 +22,11 @@ class PathForbidden(PermissionDeniedError):
 
 
 class PathGuard:
-    def __init__(self, roots: list[Path] | None) -> None:
-        self.roots = [Path(os.path.realpath(r)) for r in (roots or [Path.cwd()])]
+    """``roots`` (default: the working directory) plus ``extra`` roots that are never the base of
+    relative paths (the upload store: uploaded files are named by absolute path)."""
+
+    def __init__(self, roots: list[Path] | None, extra: list[Path] | None = None) -> None:
+        self.roots = [Path(os.path.realpath(r)) for r in [*(roots or [Path.cwd()]), *(extra or [])]]
 
     @property
     def base(self) -> Path:

@@ -12,6 +12,8 @@ __all__ = [
     "BatchRequest",
     "ChatRequest",
     "ChatResponse",
+    "ErrorBody",
+    "ErrorDetail",
     "ModelsResponse",
     "RunInfo",
     "ScriptRequest",
@@ -99,3 +101,22 @@ class BatchRequest(BatchOptions):
 class ResultPending(BaseModel):
     workflow_id: str
     status: Literal["running"] = "running"
+
+
+class ErrorDetail(BaseModel):
+    """One failure: the ``gleitzeit.core.errors`` class name, the message, and what else it carries."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="e.g. ValidationError, PermissionDeniedError, WorkflowNotFoundError")
+    message: str
+    status_code: int | None = None
+    problems: list[dict[str, Any]] | None = Field(
+        default=None, description="ValidationError: each problem with file, line, task, key, hint"
+    )
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the API."""
+
+    error: ErrorDetail

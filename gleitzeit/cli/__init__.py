@@ -25,6 +25,7 @@ from gleitzeit.cli import cancel as _cancel  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import chat as _chat  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import batch as _batch  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import serve as _serve  # noqa: F401,E402  isort: skip
+from gleitzeit.cli import files as _files  # noqa: F401,E402  isort: skip
 
 __all__ = ["app", "main"]
 

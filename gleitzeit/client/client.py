@@ -29,7 +29,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,7 +47,7 @@ from gleitzeit.core.errors import (
     ServiceUnavailableError,
     ValidationError,
 )
-from gleitzeit.core.models import Task, TaskResult, WorkflowSummary
+from gleitzeit.core.models import RunFiles, Task, TaskResult, UploadedFile, WorkflowSummary
 from gleitzeit.services.api_process import ApiServerProcess, api_answers, start_api_server
 
 __all__ = ["DEFAULT_BATCH_PROMPT", "GleitzeitClient", "Mode"]
@@ -515,6 +515,46 @@ class GleitzeitClient:
         """Run a Python script durably (Docker sandbox, or the local executor) with ``args`` as its JSON
         context; returns its JSON result. A failing script raises ``ScriptError``."""
         return await (await self._backend()).execute_python_script(script, args, timeout)
+
+    # -- files -------------------------------------------------------------------------------------
+
+    async def upload_files(
+        self, paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+    ) -> list[UploadedFile]:
+        """Store local files where the server's pipelines can read them; one ``UploadedFile`` each.
+
+        Pass ``uploaded.path`` as a workflow input (``inputs={"doc": uploaded.path}``). Api mode
+        sends them in one multipart ``POST /v1/files`` (limits: ``GLEITZEIT_UPLOAD_MAX_FILE_BYTES``,
+        ``GLEITZEIT_UPLOAD_MAX_REQUEST_BYTES``, else ``PayloadTooLargeError``); native mode copies them
+        into ``<data_dir>/uploads``. Content-addressed: the same bytes are stored once. All or none:
+        a refused file stores none of them.
+        """
+        many = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+        return await (await self._backend()).upload_files(many)
+
+    async def get_uploaded_file(self, file_id: str) -> list[UploadedFile]:
+        """What is stored under an upload's id (its SHA-256): one entry per name it was sent as."""
+        return await (await self._backend()).uploaded_file(file_id)
+
+    async def list_run_files(self, workflow_id: str) -> RunFiles:
+        """The files a run wrote to its outputs directories (python tasks' ``outputs_dir``, a batch's
+        ``output_dir``), each with its path relative to its directory."""
+        return await (await self._backend()).run_files(workflow_id)
+
+    async def download(
+        self,
+        workflow_id: str,
+        path: str,
+        dest: str | os.PathLike[str] | None = None,
+        *,
+        task: str | None = None,
+    ) -> Path:
+        """Save the file ``path`` (relative to the run's outputs directory, as ``list_run_files`` shows
+        it) to ``dest`` (a file, or a directory to put it in; default: the current directory); returns
+        where it went. ``task`` picks the directory when several tasks have one. A path leaving the
+        directory raises ``PermissionDeniedError``, a missing one ``NotFoundError``.
+        """
+        return await (await self._backend()).download(workflow_id, path, dest, task=task)
 
     # -- status ------------------------------------------------------------------------------------
 

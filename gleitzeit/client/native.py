@@ -20,17 +20,19 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
 import ollama
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.service import RPCError
 
 from gleitzeit.client.convert import status_from_temporal
 from gleitzeit.client.native_run import NativeRun, rpc_error
+from gleitzeit.client.outputs import has_task_references, list_files, locate_file, outputs_dirs, save_copy
 from gleitzeit.client.specs import (
     CHAT_TASK_ID,
     DEFAULT_CHAT_MODEL,
@@ -41,6 +43,7 @@ from gleitzeit.client.specs import (
     task_spec,
 )
 from gleitzeit.client.starter import start_pipeline, web_url
+from gleitzeit.client.uploads import copy_into_store, find_upload
 from gleitzeit.config import Settings
 from gleitzeit.contracts.batch import BatchInput
 from gleitzeit.contracts.spec import WorkflowSpec
@@ -53,7 +56,16 @@ from gleitzeit.core.errors import (
     TemporalUnavailableError,
     ValidationError,
 )
-from gleitzeit.core.models import Task, TaskResult, WorkflowExecution, WorkflowSummary
+from gleitzeit.core.models import (
+    OutputsDir,
+    RunFiles,
+    Task,
+    TaskResult,
+    UploadedFile,
+    WorkflowExecution,
+    WorkflowStatus,
+    WorkflowSummary,
+)
 from gleitzeit.services.runtime import LocalRuntime, WorkerMode, live_pollers
 
 __all__ = ["NativeBackend", "normalise_model_name"]
@@ -329,6 +341,43 @@ class NativeBackend:
         from gleitzeit.batch.results import read_batch_results
 
         return await asyncio.to_thread(read_batch_results, execution)
+
+    # -- files -------------------------------------------------------------------------------------
+
+    async def upload_files(self, paths: Sequence[str | os.PathLike[str]]) -> list[UploadedFile]:
+        """Copy local files into the upload store (what POST /v1/files does with sent ones)."""
+        return await asyncio.to_thread(copy_into_store, self.settings.uploads_dir, list(paths))
+
+    async def uploaded_file(self, file_id: str) -> list[UploadedFile]:
+        return await asyncio.to_thread(find_upload, self.settings.uploads_dir, file_id)
+
+    async def run_outputs(self, workflow_id: str, base_dir: str | None = None) -> list[OutputsDir]:
+        """A run's outputs directories (see ``gleitzeit.client.outputs``)."""
+        run = await self.get_workflow(workflow_id)
+        inp = await run.input()
+        results: dict[str, Any] | None = None
+        if run.kind != "batch" and has_task_references(inp):
+            # Only a finished run has the results a ${task...} directory names.
+            with contextlib.suppress(GleitzeitError, RPCError, WorkflowFailureError):
+                if await run.status() != WorkflowStatus.RUNNING:
+                    results = dict((await run.handle.result()).results)
+        return outputs_dirs(inp, results, base_dir or os.getcwd())
+
+    async def run_files(self, workflow_id: str, base_dir: str | None = None) -> RunFiles:
+        dirs = await self.run_outputs(workflow_id, base_dir)
+        return await asyncio.to_thread(list_files, workflow_id, dirs)
+
+    async def download(
+        self,
+        workflow_id: str,
+        path: str,
+        dest: str | os.PathLike[str] | None = None,
+        *,
+        task: str | None = None,
+    ) -> Path:
+        dirs = await self.run_outputs(workflow_id)
+        source, _ = await asyncio.to_thread(locate_file, workflow_id, dirs, path, task)
+        return await asyncio.to_thread(save_copy, source, dest, path)
 
     # -- utilities ---------------------------------------------------------------------------------
 

@@ -17,8 +17,8 @@ from gleitzeit.client.convert import (
 )
 from gleitzeit.client.failures import translate_workflow_failure
 from gleitzeit.client.handles import Progress, WorkflowRun
-from gleitzeit.contracts.batch import BatchResult
-from gleitzeit.contracts.dag import DagResult, WorkflowProgress
+from gleitzeit.contracts.batch import BatchInput, BatchResult
+from gleitzeit.contracts.dag import DagInput, DagResult, WorkflowProgress
 from gleitzeit.core.errors import (
     GleitzeitError,
     TemporalUnavailableError,
@@ -110,6 +110,20 @@ class NativeRun(WorkflowRun):
         return events_from_history(
             history, progress if isinstance(progress, WorkflowProgress) else None, limit
         )
+
+    async def input(self) -> DagInput | BatchInput:
+        """What the run was started with (its first history event): the spec and inputs, or the batch."""
+        expected: type[DagInput | BatchInput] = BatchInput if self.kind == "batch" else DagInput
+        try:
+            async for event in self.handle.fetch_history_events():
+                payloads = event.workflow_execution_started_event_attributes.input.payloads
+                # The SDK exposes no public converter on a handle; this is the one the client was built with.
+                converter = self.handle._client.data_converter
+                [value] = await converter.decode(payloads, [expected])
+                return value
+        except RPCError as exc:
+            raise rpc_error(exc, self.workflow_id) from None
+        raise WorkflowNotFoundError(f"workflow '{self.workflow_id}' has no history")
 
     async def cancel(self) -> None:
         try:

@@ -3,18 +3,23 @@
 Answers are the same models as in native mode; failures come back as the same
 ``gleitzeit.core.errors`` classes (the server sends them as ``{"error": {...}}``, see ``wire``).
 Without such an envelope the status decides: 401 ``AuthenticationError``, 403
-``PermissionDeniedError``, 404 ``NotFoundError``,
-422 ``ValidationError``, 502/503/504 ``ServiceUnavailableError``, anything else ``APIError``.
+``PermissionDeniedError``, 404 ``NotFoundError``, 413 ``PayloadTooLargeError``, 422
+``ValidationError``, 502/503/504 ``ServiceUnavailableError``, anything else ``APIError``.
 Long waits are long polls of at most 30 s each, so no single request outlives a proxy's timeout.
+
+Over ~400 lines because it is one class with one short method per client method, as ``native.py``
+is; the two read side by side.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -29,14 +34,17 @@ from gleitzeit.core.errors import (
     AuthenticationError,
     GleitzeitError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     ServiceUnavailableError,
     ValidationError,
 )
 from gleitzeit.core.models import (
     LogEvent,
+    RunFiles,
     Task,
     TaskResult,
+    UploadedFile,
     WorkflowExecution,
     WorkflowStatus,
     WorkflowSummary,
@@ -66,6 +74,8 @@ def error_for_response(response: httpx.Response) -> GleitzeitError:
         return PermissionDeniedError(f"{where}: refused ({text})")
     if status == 404:
         return NotFoundError(f"{where}: not found ({text})")
+    if status == 413:
+        return PayloadTooLargeError(f"{where}: too large ({text})")
     if status == 422:
         return ValidationError(f"{where}: invalid request ({text})")
     if status in (502, 503, 504):
@@ -271,6 +281,59 @@ class RemoteBackend:
             return inline
         answer = await self.get_json(f"/v1/batch/{execution.workflow_id}/results")
         return dict(answer["results"])
+
+    # -- files -------------------------------------------------------------------------------------
+
+    async def upload_files(self, paths: Sequence[str | os.PathLike[str]]) -> list[UploadedFile]:
+        """POST /v1/files, all files in one multipart request (httpx reads each file in chunks)."""
+        with contextlib.ExitStack() as stack:
+            parts = []
+            for raw in paths:
+                source = Path(os.fspath(raw)).expanduser()
+                if not source.is_file():
+                    raise NotFoundError(f"file to upload '{os.fspath(raw)}' not found (or not a file)")
+                handle = stack.enter_context(source.open("rb"))
+                parts.append(("files", (source.name, handle, "application/octet-stream")))
+            if not parts:
+                return []
+            answer = (await self.request("POST", "/v1/files", files=parts)).json()
+        return [UploadedFile.model_validate(x) for x in answer]
+
+    async def uploaded_file(self, file_id: str) -> list[UploadedFile]:
+        return [UploadedFile.model_validate(x) for x in await self.get_json(f"/v1/files/{quote(file_id)}")]
+
+    async def run_files(self, workflow_id: str) -> RunFiles:
+        return RunFiles.model_validate(await self.get_json(f"/v1/workflows/{quote(workflow_id)}/files"))
+
+    async def download(
+        self,
+        workflow_id: str,
+        path: str,
+        dest: str | os.PathLike[str] | None = None,
+        *,
+        task: str | None = None,
+    ) -> Path:
+        """GET /v1/workflows/{id}/files/{path}, streamed to ``dest`` (through a ``.part`` file)."""
+        from gleitzeit.client.outputs import download_target, relative_path
+
+        # Checked here too: an HTTP client folds '..' out of a URL before the server could refuse it.
+        url = f"/v1/workflows/{quote(workflow_id)}/files/{quote(relative_path(path).as_posix())}"
+        params = {"task": task} if task else None
+        target = download_target(dest, path)
+        part = target.with_name(target.name + ".part")
+        try:
+            async with self.http.stream("GET", url, params=params) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    raise error_for_response(response)
+                with part.open("wb") as out:
+                    async for chunk in response.aiter_bytes():
+                        out.write(chunk)
+        except httpx.TransportError as exc:
+            part.unlink(missing_ok=True)
+            raise ServiceUnavailableError(f"the download from {self.base_url}{url} failed: {exc}") from None
+        os.replace(part, target)
+        return target
 
     # -- utilities ---------------------------------------------------------------------------------
 

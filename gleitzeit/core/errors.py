@@ -7,6 +7,7 @@ failures::
     GleitzeitError
     ├── ConfigurationError            bad settings, missing binaries
     ├── ValidationError               a workflow/task/request is invalid (carries .problems)
+    │   └── PayloadTooLargeError      a request body or uploaded file over its limit (HTTP 413)
     ├── ServiceUnavailableError       a service we need does not answer
     │   ├── TemporalUnavailableError
     │   ├── LLMUnavailableError
@@ -42,6 +43,7 @@ __all__ = [
     "LLMUnavailableError",
     "ModelNotFoundError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "Problem",
     "ScriptError",
@@ -119,6 +121,10 @@ class ValidationError(GleitzeitError, ValueError):
             else:
                 message = f"{len(self.problems)} problems:\n" + "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(message)
+
+
+class PayloadTooLargeError(ValidationError):
+    """A request body or an uploaded file is larger than the server accepts (HTTP 413)."""
 
 
 class ServiceUnavailableError(GleitzeitError, ConnectionError):

@@ -15,9 +15,13 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 __all__ = [
     "LogEvent",
+    "OutputsDir",
+    "RunFile",
+    "RunFiles",
     "Task",
     "TaskResult",
     "TaskStatus",
+    "UploadedFile",
     "WorkflowExecution",
     "WorkflowStatus",
     "WorkflowSummary",
@@ -145,3 +149,45 @@ class WorkflowSummary(BaseModel):
     status: WorkflowStatus = WorkflowStatus.RUNNING
     started_at: datetime | None = None
     completed_at: datetime | None = None
+
+
+class UploadedFile(BaseModel):
+    """A file stored by ``upload_files`` / ``POST /v1/files``: pass ``path`` as a pipeline input.
+
+    Storage is content-addressed (``<data_dir>/uploads/<sha256>/<name>``): the same content uploaded
+    again is stored once, and ``duplicate`` says the bytes were already there.
+    """
+
+    id: str = Field(description="the content's SHA-256 (hex); GET /v1/files/{id}")
+    name: str
+    size: int
+    sha256: str
+    path: str = Field(description="absolute path on the server, usable as a workflow input")
+    duplicate: bool = False
+
+
+class OutputsDir(BaseModel):
+    """A directory a run's task writes its files to (a python task's ``outputs_dir``, a batch's
+    ``output_dir``), resolved to an absolute path."""
+
+    task_id: str
+    path: str
+    exists: bool = False
+
+
+class RunFile(BaseModel):
+    """One file a run wrote: ``path`` is relative to its outputs directory (``download`` takes it)."""
+
+    path: str
+    size: int
+    task_id: str
+    modified_at: datetime | None = None
+
+
+class RunFiles(BaseModel):
+    """What ``list_run_files`` / ``GET /v1/workflows/{id}/files`` answer."""
+
+    workflow_id: str
+    directories: list[OutputsDir] = Field(default_factory=list)
+    files: list[RunFile] = Field(default_factory=list)
+    truncated: bool = Field(default=False, description="more files than one listing holds (10,000)")

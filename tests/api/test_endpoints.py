@@ -43,8 +43,13 @@ ENDPOINTS: list[tuple[str, str, Any]] = [
         {"task": {"id": "t", "method": "python/execute", "parameters": {"code": "print(1)"}}},
     ),
     ("POST", "/v1/scripts", {"script": "x.py"}),
+    ("POST", "/v1/files", None),
+    ("GET", "/v1/files/0123abcd", None),
+    ("GET", "/v1/workflows/some-id/files", None),
+    ("GET", "/v1/workflows/some-id/files/out.txt", None),
 ]
-POSTS = [e for e in ENDPOINTS if e[0] == "POST"]
+# POST /v1/files streams under its own limits (tests/api/test_files.py), not the 1 MiB body limit.
+POSTS = [e for e in ENDPOINTS if e[0] == "POST" and e[1] != "/v1/files"]
 ID_ENDPOINTS = [e for e in ENDPOINTS if "some-id" in e[1]]
 WITH_BODY = [e for e in POSTS if e[2] is not None]
 
