@@ -393,3 +393,5 @@ async def test_unknown_model_in_a_workflow_names_it(client: GleitzeitClient) -> 
     with pytest.raises(TaskExecutionError, match="no-such-model") as info:
         await client.run_workflow(workflow)
     assert info.value.task_id == "ask" and info.value.cause_type == "ModelNotFound"
+    # It names the models the server has and the alias that would help.
+    assert "it has: smollm2:135m" in str(info.value) and "GLEITZEIT_MODEL_ALIASES" in str(info.value)
