@@ -7,13 +7,14 @@ as Ollama itself spells it (``GLEITZEIT_OLLAMA_HOST`` works too).
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gleitzeit.core.units import parse_size
 
@@ -76,6 +77,13 @@ class Settings(BaseSettings):
     )
     llm_timeout: float = DEFAULT_LLM_TIMEOUT
     default_model: str = "smollm2:135m"
+    # NoDecode: the environment's "a=b,c=d" is not JSON; _parse_aliases reads both forms.
+    model_aliases: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="model names the worker's LLM activities replace before asking the server "
+        '(GLEITZEIT_MODEL_ALIASES="llama3.2=smollm2:135m,b=c" or a JSON object), so pipelines '
+        "written for models the server lacks run on one it has",
+    )
 
     # Python scripts
     executor: ExecutorKind = "auto"
@@ -127,6 +135,24 @@ class Settings(BaseSettings):
         if "://" not in value:
             value = "http://" + value
         return value
+
+    @field_validator("model_aliases", mode="before")
+    @classmethod
+    def _parse_aliases(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("{"):
+            return json.loads(text)
+        aliases: dict[str, str] = {}
+        for pair in filter(None, (p.strip() for p in text.split(","))):
+            name, sep, target = pair.partition("=")
+            if not sep or not name.strip() or not target.strip():
+                raise ValueError(
+                    f"model alias '{pair}' must look like name=model (e.g. llama3.2=smollm2:135m)"
+                )
+            aliases[name.strip()] = target.strip()
+        return aliases
 
     @property
     def dev_server_db(self) -> Path:

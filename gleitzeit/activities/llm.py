@@ -33,6 +33,7 @@ from gleitzeit.activities.common import (
     non_retryable,
     retryable,
 )
+from gleitzeit.activities.models import aliased, missing_model_message
 from gleitzeit.config import Settings
 from gleitzeit.contracts.tasks import EmbedResult, LlmResult, TaskInput
 from gleitzeit.core.files import MissingFile, find_file
@@ -87,8 +88,19 @@ def _find(raw: str, base_dir: str | None, what: str = "file") -> Path:
         raise non_retryable(str(exc), "FileNotFound", path=raw, tried=exc.tried) from None
 
 
-def translate_llm_error(exc: BaseException, model: str) -> ApplicationError:
-    """Map an ollama/httpx failure to a retryable or non-retryable ApplicationError."""
+def translate_llm_error(
+    exc: BaseException,
+    model: str,
+    *,
+    host: str | None = None,
+    available: list[str] | None = None,
+    asked: str | None = None,
+) -> ApplicationError:
+    """Map an ollama/httpx failure to a retryable or non-retryable ApplicationError.
+
+    A missing model's message names the server (``host``), the models it has (``available``, when
+    known) and the alias that would help; ``asked`` is the task's name when ``model`` is its alias.
+    """
     if isinstance(exc, ApplicationError):
         return exc
     if isinstance(exc, ollama.ResponseError):
@@ -96,11 +108,11 @@ def translate_llm_error(exc: BaseException, model: str) -> ApplicationError:
         text = exc.error
         if status == 404:
             return non_retryable(
-                f"model '{model}' not found on the LLM server: {text} "
-                "(pull it, or use one that `gleitzeit llm models` lists)",
+                missing_model_message(model, host, available, text, asked=asked),
                 "ModelNotFound",
                 model=model,
                 status=status,
+                available=available,
             )
         if status in (408, 429) or status >= 500 or status == -1:
             return retryable(f"LLM server error {status}: {text}", "LLMServerError", status=status)
@@ -125,6 +137,24 @@ class LlmActivities:
         )
 
     # -- plumbing ---------------------------------------------------------------------------------
+
+    def _model(self, params: LlmParams) -> str:
+        """The model to ask: the task's, through ``settings.model_aliases``."""
+        return aliased(str(params.model or ""), self._settings.model_aliases)
+
+    async def _translate(self, exc: BaseException, model: str, asked: str) -> ApplicationError:
+        """``translate_llm_error``; for a missing model, first ask the server which models it has."""
+        available: list[str] | None = None
+        if isinstance(exc, ollama.ResponseError) and exc.status_code == 404:
+            with contextlib.suppress(Exception):  # the message then goes without the list
+                client = self._new_client()
+                try:
+                    available = [str(m.model) for m in (await asyncio.wait_for(client.list(), 10.0)).models]
+                finally:
+                    await client.close()
+        return translate_llm_error(
+            exc, model, host=self._settings.ollama_host, available=available, asked=asked
+        )
 
     @contextlib.contextmanager
     def _borrow(self, inp: TaskInput, params: LlmParams) -> Iterator[ollama.AsyncClient]:
@@ -173,7 +203,7 @@ class LlmActivities:
         know, or a file of a batch chunk, which beats for all its files) the answer comes in one
         response: parsing an NDJSON stream chunk by chunk cost ~0.5-1 ms of each call.
         """
-        model = str(params.model or "")
+        asked, model = str(params.model or ""), self._model(params)
         pieces: list[str] = []
         last: Any = None
         stream = not heartbeats_covered()
@@ -188,7 +218,7 @@ class LlmActivities:
                         pieces.append(text_of(chunk))
                         last = chunk
         except Exception as exc:  # translated once, here
-            raise translate_llm_error(exc, model) from exc
+            raise await self._translate(exc, model, asked) from exc
         if last is None:
             raise retryable("LLM server closed the stream without an answer", "LLMServerError")
         return "".join(pieces), last
@@ -210,7 +240,7 @@ class LlmActivities:
                 ) from exc
         result = LlmResult(
             response=text,
-            model=getattr(final, "model", None) or str(params.model),
+            model=getattr(final, "model", None) or self._model(params),
             tokens_used=getattr(final, "eval_count", None) or 0,
             prompt_tokens=getattr(final, "prompt_eval_count", None) or 0,
             done_reason=getattr(final, "done_reason", None),
@@ -267,7 +297,7 @@ class LlmActivities:
     ) -> dict[str, Any]:
         """One /api/chat call (chat and vision differ only in the images they attach)."""
         kwargs: dict[str, Any] = {
-            "model": str(params.model),
+            "model": self._model(params),
             "messages": messages,
             "format": params.format,
             "options": params.ollama_options() or None,
@@ -307,7 +337,7 @@ class LlmActivities:
             prompt = f"{injected}\n\n{prompt}"
         images, names = self._images(inp, params)
         kwargs: dict[str, Any] = {
-            "model": str(params.model),
+            "model": self._model(params),
             "prompt": prompt,
             "system": params.system or "",
             "format": params.format,
@@ -329,14 +359,14 @@ class LlmActivities:
     @activity.defn(name="llm.embed")
     async def embed(self, inp: TaskInput) -> dict[str, Any]:
         params = parse_params(EmbedParams, inp.parameters)
-        model = str(params.model)
+        model = self._model(params)
         texts = params.texts()
         try:
             with self._borrow(inp, params) as client:
                 async with heartbeating():
                     answer = await client.embed(model=model, input=texts, truncate=params.truncate)
         except Exception as exc:
-            raise translate_llm_error(exc, model) from exc
+            raise await self._translate(exc, model, str(params.model)) from exc
         embeddings = [list(map(float, e)) for e in answer.embeddings]
         result = EmbedResult(
             embeddings=embeddings,

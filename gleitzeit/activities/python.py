@@ -2,8 +2,11 @@
 
 Everything real happens in :mod:`gleitzeit.executors`; this module binds it to Temporal: the attempt's
 identity (workflow, task, attempt) names the container, heartbeats carry progress, and errors become
-``ApplicationError``s whose ``type`` says what happened. A script's own failure is non-retryable
-(running it again gives the same answer); an engine that does not answer is retried.
+``ApplicationError``s whose ``type`` says what happened. A script's own failure and its timeout are
+raised retryable: the task's RetryPolicy decides (the workflow lists them as non-retryable unless the
+task declares a ``retry`` block, see ``gleitzeit.workflows.policies``). A task that cannot run (bad
+parameters, a missing file, a missing image), bad output and out-of-memory are final; an engine that
+does not answer is retried.
 """
 
 from __future__ import annotations
@@ -48,7 +51,9 @@ class PythonActivities:
             beat = None if info.is_local else activity.heartbeat
             result = await run_script(request, self._settings, heartbeat=beat)
         except ScriptFailure as exc:
-            raise ApplicationError(str(exc), exc.details(), type=exc.kind, non_retryable=True) from exc
+            raise ApplicationError(
+                str(exc), exc.details(), type=exc.kind, non_retryable=not exc.retryable
+            ) from exc
         except SandboxImageMissing as exc:
             raise ApplicationError(
                 str(exc),

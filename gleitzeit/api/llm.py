@@ -72,6 +72,13 @@ async def chat_stream(body: ChatRequest, request: Request) -> StreamingResponse:
 
 
 @router.get("/models", response_model=ModelsResponse, summary="Models the LLM server has")
-async def models(request: Request) -> ModelsResponse:
+async def models(request: Request, details: bool = False) -> ModelsResponse:
     backend = backend_of(request)
-    return ModelsResponse(models=await backend.list_models(), default_model=backend.settings.default_model)
+    if not details:
+        return ModelsResponse(
+            models=await backend.list_models(), default_model=backend.settings.default_model
+        )
+    described = await backend.describe_models()
+    return ModelsResponse(
+        models=[m.name for m in described], default_model=backend.settings.default_model, details=described
+    )

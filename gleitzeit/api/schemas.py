@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gleitzeit.client.models import ModelInfo
 from gleitzeit.contracts.batch import BatchOptions
 
 __all__ = [
@@ -73,6 +74,8 @@ class ChatResponse(BaseModel):
 class ModelsResponse(BaseModel):
     models: list[str]
     default_model: str
+    # With ?details=true: each model's size and capabilities.
+    details: list[ModelInfo] | None = None
 
 
 class TaskRequest(_Strict):

@@ -236,10 +236,16 @@ class BatchWorkflow:
         if self._options is None:
             retry = inp.retry or RetrySpec(max_attempts=inp.max_attempts, base_delay=1.0, max_delay=60.0)
             # The DAG's per-method policy (timeouts, non-retryable error types), as for one task.
+            # Only a declared retry block lets a script's own failure be retried, as for a DAG task.
             opts = activity_options(
                 TaskSpec(
-                    id="file", method=inp.method, parameters=inp.parameters, retry=retry, timeout=inp.timeout
-                )
+                    id="file",
+                    method=inp.method,
+                    parameters=inp.parameters,
+                    retry=inp.retry,
+                    timeout=inp.timeout,
+                ),
+                fallback=retry,
             )
             params = inp.parameters
             if opts.script_timeout is not None and "timeout" not in params:

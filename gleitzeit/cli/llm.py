@@ -1,15 +1,20 @@
-"""`gleitzeit llm serve`: the embedded LLM server speaking Ollama's REST API."""
+"""`gleitzeit llm serve`: the embedded LLM server speaking Ollama's REST API; `gleitzeit llm models`:
+the models of the LLM server at OLLAMA_HOST."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from gleitzeit.cli.app import llm_app
+from gleitzeit.client.commands import EXIT_OK, MODE_OPTION, make_client, run_command
 from gleitzeit.llm_server.serving import DEFAULT_HOST, DEFAULT_PORT, ServeOptions
 
-__all__ = ["serve"]
+__all__ = ["models", "serve"]
 
 _DEFAULTS = ServeOptions.__dataclass_fields__
 
@@ -43,3 +48,45 @@ def serve(
             access_log=access_log,
         )
     )
+
+
+@llm_app.command("models")
+def models(
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    mode: str = MODE_OPTION,
+) -> None:
+    """List the models of the LLM server at OLLAMA_HOST, with sizes and capabilities."""
+
+    async def body() -> int:
+        async with make_client(mode, start_services=False) as client:
+            found = await client.describe_models()
+            host = client.settings.ollama_host
+        if as_json:
+            print(json.dumps([m.model_dump(mode="json") for m in found], indent=2))
+            return EXIT_OK
+        table = Table(box=None, header_style="bold")
+        for column in ("model", "size", "parameters", "quantization", "capabilities"):
+            table.add_column(column)
+        for m in found:
+            table.add_row(
+                m.name,
+                _size(m.size),
+                m.parameter_size or "",
+                m.quantization_level or "",
+                ", ".join(m.capabilities),
+            )
+        Console(soft_wrap=True).print(table if found else f"the LLM server at {host} has no models")
+        return EXIT_OK
+
+    raise typer.Exit(run_command(body))
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a task (or the run) failed, 2 the file or its inputs ar
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from temporalio.client import WorkflowHandle
 
 from gleitzeit.cli.app import app
 from gleitzeit.cli.progress import announce_start, watch_progress, watching
@@ -29,10 +31,13 @@ from gleitzeit.core.errors import (
     ValidationError,
 )
 from gleitzeit.services.runtime import LocalRuntime, WorkerMode
+from gleitzeit.workflows.dag import DagWorkflow
 
-__all__ = ["load_for_run", "parse_inputs", "run"]
+__all__ = ["failure_report", "load_for_run", "parse_inputs", "run"]
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+# How long a failed run's report waits for the workflow to say its tasks' states.
+FAILURE_QUERY_SECONDS = 5.0
 
 
 def parse_inputs(pairs: list[str]) -> dict[str, str]:
@@ -75,6 +80,41 @@ def _print_result(console: Console, result: DagResult, settings: Settings, run_i
     failed = [t for t in result.tasks if t.state == "failed"]
     for t in failed:
         console.print(f"[yellow]task {t.task_id} failed (on_error: continue):[/] {t.error}")
+
+
+async def failure_report(
+    exc: TaskExecutionError | TimeoutError | ExecutionError,
+    handle: WorkflowHandle[Any, Any],
+    spec: WorkflowSpec,
+) -> dict[str, Any]:
+    """A failed run as ``--json`` prints it: a successful run's shape (results of the tasks that
+    finished, every task's state) plus the error fields (error, error_type, task_id, attempts)."""
+    tasks = list(getattr(exc, "tasks", None) or [])
+    if not tasks:
+        # Cancelled or terminated runs carry no details: ask the workflow, briefly (a closed run
+        # is answered by any worker of its queue; without one the report goes without states).
+        with contextlib.suppress(Exception):
+            progress = await asyncio.wait_for(handle.query(DagWorkflow.progress), FAILURE_QUERY_SECONDS)
+            tasks = [t.model_dump(mode="json") for t in progress.tasks]
+    if isinstance(exc, TaskExecutionError):
+        error_type = exc.cause_type
+    elif isinstance(exc, TimeoutError):
+        error_type = "WorkflowTimeout"
+    else:
+        error_type = type(exc).__name__
+    return {
+        "workflow_id": handle.id,
+        "name": spec.name,
+        "status": "failed",
+        "results": dict(getattr(exc, "partial_results", None) or {}),
+        "outputs": {},
+        "tasks": tasks,
+        "warnings": [],
+        "error": str(exc),
+        "error_type": error_type,
+        "task_id": getattr(exc, "task_id", None),
+        "attempts": getattr(exc, "attempts", None),
+    }
 
 
 def _primary(value: Any) -> Any:
@@ -153,16 +193,8 @@ async def _run(
                 err.print(f"  task: {exc.task_id}  cause: {exc.cause_type}", highlight=False)
             err.print(f"  inspect: {url}")
             if as_json:
-                print(
-                    json.dumps(
-                        {
-                            "workflow_id": handle.id,
-                            "status": "failed",
-                            "error": str(exc),
-                            "task_id": getattr(exc, "task_id", None),
-                        }
-                    )
-                )
+                report = await failure_report(exc, handle, spec)
+                print(json.dumps(report, indent=2, default=str))
             return EXIT_FAILED
         if as_json:
             print(result.model_dump_json(indent=2))

@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 from gleitzeit.client.batch_results import BatchResults
 from gleitzeit.client.handles import ProgressCallback, WorkflowRun
+from gleitzeit.client.models import ModelInfo
 from gleitzeit.client.native import NativeBackend
 from gleitzeit.client.remote import RemoteBackend
 from gleitzeit.client.results import WorkflowResults
@@ -387,6 +388,11 @@ class GleitzeitClient:
     async def list_models(self) -> list[str]:
         """Model names the LLM server has (as Ollama's ``/api/tags`` lists them)."""
         return await (await self._backend()).list_models()
+
+    async def describe_models(self) -> list[ModelInfo]:
+        """The LLM server's models with their sizes and capabilities (``completion``, ``embedding``,
+        ``vision`` ...), as ``gleitzeit llm models`` shows them."""
+        return await (await self._backend()).describe_models()
 
     # -- batch -------------------------------------------------------------------------------------
 

@@ -36,8 +36,9 @@ def translate_workflow_failure(exc: WorkflowFailureError, workflow_id: str) -> G
     if isinstance(cause, ApplicationError):
         details = _details(cause)
         partial = details.get("partial_results") or {}
+        tasks = details.get("tasks") or []
         if cause.type == "TaskFailed":
-            error = TaskExecutionError(
+            return TaskExecutionError(
                 cause.message,
                 task_id=details.get("task_id"),
                 attempts=details.get("attempts"),
@@ -45,15 +46,15 @@ def translate_workflow_failure(exc: WorkflowFailureError, workflow_id: str) -> G
                 cause_type=details.get("error_type"),
                 workflow_id=workflow_id,
                 partial_results=partial,
+                tasks=tasks,
             )
-            error.tasks = details.get("tasks") or []  # type: ignore[attr-defined]
-            return error
         if cause.type == "WorkflowTimeout":
-            return TimeoutError(cause.message, workflow_id=workflow_id, partial_results=partial)
+            return TimeoutError(cause.message, workflow_id=workflow_id, partial_results=partial, tasks=tasks)
         return WorkflowExecutionError(
             f"workflow {workflow_id} failed: {cause.message}",
             workflow_id=workflow_id,
             partial_results=partial,
+            tasks=tasks,
         )
     if isinstance(cause, CancelledError):
         return WorkflowCancelledError(f"workflow {workflow_id} was cancelled", workflow_id=workflow_id)

@@ -31,6 +31,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.service import RPCError
 
 from gleitzeit.client.convert import status_from_temporal
+from gleitzeit.client.models import ModelInfo, describe_models
 from gleitzeit.client.native_run import NativeRun, rpc_error
 from gleitzeit.client.outputs import has_task_references, list_files, locate_file, outputs_dirs, save_copy
 from gleitzeit.client.specs import (
@@ -396,6 +397,11 @@ class NativeBackend:
             raise LLMUnavailableError(f"cannot list models at {self.settings.ollama_host}: {exc}") from None
         self._models = names
         return names
+
+    async def describe_models(self) -> list[ModelInfo]:
+        """The LLM server's models with sizes and capabilities (``/api/tags`` + ``/api/show``)."""
+        await self.ensure_llm()
+        return await describe_models(self.settings.ollama_host, TAGS_TIMEOUT)
 
     async def get_status(self) -> dict[str, Any]:
         """Temporal, workers, the LLM server and Docker, each with ``available`` and details."""

@@ -24,6 +24,7 @@ from urllib.parse import quote
 import httpx
 
 from gleitzeit.client.handles import Progress, WorkflowRun
+from gleitzeit.client.models import ModelInfo
 from gleitzeit.client.specs import DEFAULT_CHAT_MODEL
 from gleitzeit.client.wire import error_from_dict
 from gleitzeit.config import Settings
@@ -340,6 +341,10 @@ class RemoteBackend:
     async def list_models(self) -> list[str]:
         self._models = None
         return (await self._model_list())[0]
+
+    async def describe_models(self) -> list[ModelInfo]:
+        answer = await self.get_json("/v1/models?details=true")
+        return [ModelInfo.model_validate(m) for m in answer.get("details") or []]
 
     async def get_status(self) -> dict[str, Any]:
         try:

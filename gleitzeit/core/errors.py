@@ -163,7 +163,9 @@ class TaskExecutionError(ExecutionError):
     """A task failed after its retries; names the task, the attempts and the cause.
 
     ``cause`` is the innermost error message (the script's stderr tail, the LLM server's answer),
-    ``cause_type`` its type name, and ``partial_results`` the results of tasks that did finish.
+    ``cause_type`` its type name, ``partial_results`` the results of tasks that did finish and
+    ``tasks`` every task's state when the run stopped (``TaskProgress`` dicts: task_id, state,
+    attempts, error, ...).
     """
 
     def __init__(
@@ -176,6 +178,7 @@ class TaskExecutionError(ExecutionError):
         cause_type: str | None = None,
         workflow_id: str | None = None,
         partial_results: dict[str, Any] | None = None,
+        tasks: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.task_id = task_id
@@ -184,6 +187,7 @@ class TaskExecutionError(ExecutionError):
         self.cause_type = cause_type
         self.workflow_id = workflow_id
         self.partial_results: dict[str, Any] = dict(partial_results or {})
+        self.tasks: list[dict[str, Any]] = list(tasks or [])
 
 
 class ScriptError(TaskExecutionError):
@@ -211,10 +215,12 @@ class WorkflowExecutionError(ExecutionError):
         *,
         workflow_id: str | None = None,
         partial_results: dict[str, Any] | None = None,
+        tasks: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.workflow_id = workflow_id
         self.partial_results: dict[str, Any] = dict(partial_results or {})
+        self.tasks: list[dict[str, Any]] = list(tasks or [])
 
 
 class WorkflowCancelledError(WorkflowExecutionError):
@@ -231,11 +237,13 @@ class TimeoutError(GleitzeitError, builtins.TimeoutError):  # noqa: A001 - the s
         task_id: str | None = None,
         workflow_id: str | None = None,
         partial_results: dict[str, Any] | None = None,
+        tasks: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.task_id = task_id
         self.workflow_id = workflow_id
         self.partial_results: dict[str, Any] = dict(partial_results or {})
+        self.tasks: list[dict[str, Any]] = list(tasks or [])
 
 
 class AuthenticationError(GleitzeitError):

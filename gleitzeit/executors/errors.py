@@ -25,14 +25,17 @@ __all__ = [
 
 
 class ScriptFailure(ScriptError):
-    """A script attempt failed in a way retrying cannot fix.
+    """A script attempt failed: the script's own failure, or a task that cannot run.
 
     ``kind`` is the error type the activity reports to Temporal (``ScriptError``, ``ScriptTimeout``,
     ``ScriptOOM``, ``ScriptBadOutput``, ``ScriptNotFound``, ``InvalidParameters``); ``executor`` says
-    where the script ran (``docker`` or ``local``).
+    where the script ran (``docker`` or ``local``). ``retryable``: whether another attempt can help
+    (a script's own failure and its timeout, e.g. a flaky service it calls); the task's retry policy
+    then decides (one attempt unless the task declares ``retry``). The rest never runs again.
     """
 
     kind = "ScriptError"
+    retryable = True
 
     def __init__(
         self,
@@ -68,24 +71,29 @@ class ScriptOOM(ScriptFailure):
     """The script ran out of memory (killed by the memory limit, or a Python MemoryError)."""
 
     kind = "ScriptOOM"
+    # The same data under the same memory limit runs out again; the fix is the task's `memory`.
+    retryable = False
 
 
 class ScriptBadOutput(ScriptFailure):
     """The script finished but its output is not a usable result (bad JSON, too large)."""
 
     kind = "ScriptBadOutput"
+    retryable = False
 
 
 class ScriptNotFound(ScriptFailure, NotFoundError):
     """The script file does not exist at any of the places looked at."""
 
     kind = "ScriptNotFound"
+    retryable = False
 
 
 class InvalidScriptParameters(ScriptFailure, ValidationError):
     """The task's parameters for ``python/execute`` are invalid (``problems`` says which)."""
 
     kind = "InvalidParameters"
+    retryable = False
 
     def __init__(
         self,

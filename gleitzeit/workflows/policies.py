@@ -13,11 +13,19 @@ from temporalio.common import RetryPolicy
 from gleitzeit.contracts.spec import RetrySpec, TaskSpec
 from gleitzeit.dsl.methods import method_info
 
-__all__ = ["SCRIPT_GRACE_SECONDS", "ActivityOptions", "activity_options", "retry_delay"]
+__all__ = [
+    "NON_RETRYABLE_TYPES",
+    "SCRIPT_GRACE_SECONDS",
+    "SCRIPT_RETRYABLE_TYPES",
+    "ActivityOptions",
+    "activity_options",
+    "non_retryable_types",
+    "retry_delay",
+]
 
 # A python task's attempt may take the script's own limit plus container start and clean-up.
 SCRIPT_GRACE_SECONDS = 30.0
-# Errors that no retry can fix, whatever the activity said.
+# Errors that no retry can fix, whatever the activity said. The order is what recorded histories hold.
 NON_RETRYABLE_TYPES = [
     "ValidationError",
     "InvalidParameters",
@@ -31,6 +39,12 @@ NON_RETRYABLE_TYPES = [
     "ScriptBadOutput",
     "ScriptNotFound",
 ]
+# A script's own failure (non-zero exit, uncaught exception) and its timeout: a script that calls a
+# flaky service may well pass next time, so a task that declares a `retry` block gets it for these.
+# Without one a python task keeps a single attempt of its script (running it again usually gives the
+# same answer). Out of memory stays final: the same data under the same limit fails again, and the
+# fix is the task's `memory`. The activity raises exactly these retryable (ScriptFailure.retryable).
+SCRIPT_RETRYABLE_TYPES = ("ScriptError", "ScriptTimeout")
 
 
 @dataclass(frozen=True)
@@ -46,9 +60,19 @@ def default_retry(task: TaskSpec) -> RetrySpec:
     return task.retry or RetrySpec(max_attempts=info.default_max_attempts, base_delay=1.0, max_delay=60.0)
 
 
-def activity_options(task: TaskSpec) -> ActivityOptions:
+def non_retryable_types(task: TaskSpec) -> list[str]:
+    """The error types Temporal must not retry for ``task``: a declared ``retry`` block on a python
+    task lets a script's own failure and timeout be retried; every other list stays as it was."""
+    if task.retry is not None and method_info(task.method).family == "python":
+        return [t for t in NON_RETRYABLE_TYPES if t not in SCRIPT_RETRYABLE_TYPES]
+    return list(NON_RETRYABLE_TYPES)
+
+
+def activity_options(task: TaskSpec, fallback: RetrySpec | None = None) -> ActivityOptions:
+    """Timeouts and RetryPolicy of ``task``'s activity; ``fallback`` is the retry when the task
+    declares none (the batch form's ``max_attempts``), else the method's default."""
     info = method_info(task.method)
-    retry = default_retry(task)
+    retry = task.retry or fallback or default_retry(task)
     script_timeout: float | None = None
     if info.family == "python":
         raw = task.parameters.get("timeout")
@@ -65,7 +89,7 @@ def activity_options(task: TaskSpec) -> ActivityOptions:
         backoff_coefficient=coefficient,
         maximum_interval=timedelta(seconds=max(retry.max_delay, retry.base_delay)),
         maximum_attempts=retry.max_attempts,
-        non_retryable_error_types=NON_RETRYABLE_TYPES,
+        non_retryable_error_types=non_retryable_types(task),
     )
     return ActivityOptions(
         start_to_close=timedelta(seconds=start_to_close),

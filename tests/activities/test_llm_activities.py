@@ -182,3 +182,33 @@ async def test_real_server_chat_json_and_embed(llm_server: Any) -> None:
     assert isinstance(structured["parsed"], dict) and "colour" in structured["parsed"]
     emb = await run(acts.embed, task("llm/embed", model="all-minilm", input="durable pipelines"))
     assert len(emb["embedding"]) == 384
+
+
+@pytest.mark.llm
+async def test_a_missing_model_names_the_models_there_and_the_alias(llm_server: Any) -> None:
+    with pytest.raises(ApplicationError) as info:
+        await run(acts_for(llm_server.url).chat, chat(model="llama3.2", max_tokens=4))
+    error = info.value
+    assert error.type == "ModelNotFound" and error.non_retryable
+    assert f"model 'llama3.2' not found on the LLM server at {llm_server.url}; it has: " in error.message
+    assert "smollm2:135m" in error.message and "all-minilm" in error.message
+    assert 'GLEITZEIT_MODEL_ALIASES="llama3.2=smollm2:135m"' in error.message
+    with pytest.raises(ApplicationError) as embed:
+        await run(acts_for(llm_server.url).embed, task("llm/embed", model="mxbai-embed-large", input="x"))
+    assert 'GLEITZEIT_MODEL_ALIASES="mxbai-embed-large=all-minilm"' in embed.value.message
+
+
+@pytest.mark.llm
+async def test_an_alias_sends_the_request_to_the_aliased_model(llm_server: Any) -> None:
+    settings = Settings(
+        ollama_host=llm_server.url, llm_timeout=30, model_aliases={"llama3.2": "smollm2:135m"}
+    )
+    acts = LlmActivities(settings)
+    answer = await run(acts.chat, chat(model="llama3.2:latest", max_tokens=4, temperature=0))
+    assert answer["model"] == "smollm2:135m" and answer["response"].strip()
+    broken = LlmActivities(settings.model_copy(update={"model_aliases": {"llama3.2": "nope:1b"}}))
+    with pytest.raises(ApplicationError) as info:
+        await run(broken.chat, chat(model="llama3.2", max_tokens=4))
+    assert (
+        "model 'nope:1b' (the alias of 'llama3.2' in GLEITZEIT_MODEL_ALIASES) not found" in info.value.message
+    )

@@ -91,6 +91,28 @@ def test_failed_task_exits_1_naming_task_and_cause(server_env: dict[str, str], t
     assert "Traceback" not in proc.stderr
 
 
+def test_failed_run_json_keeps_results_and_task_states(server_env: dict[str, str], tmp_path: Path) -> None:
+    wf = tmp_path / "fails.yaml"
+    wf.write_text(
+        "name: fails\ntasks:\n  - id: ok\n    method: python/execute\n    parameters: {code: 'print(41)'}\n"
+        "  - id: boom\n    method: python/execute\n    dependencies: [ok]\n"
+        "    parameters: {code: 'raise SystemExit(3)'}\n"
+        "  - id: after\n    method: python/execute\n    dependencies: [boom]\n    parameters: {code: 'print(1)'}\n"
+    )
+    proc = gleitzeit("run", str(wf), "--json", env=server_env)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    # A successful run's shape, plus the error fields.
+    assert {"workflow_id", "name", "status", "results", "outputs", "tasks", "warnings"} <= set(report)
+    assert (report["status"], report["name"], report["task_id"]) == ("failed", "fails", "boom")
+    assert report["error_type"] == "ScriptError" and report["attempts"] == 1
+    assert "exit code 3" in report["error"]
+    assert report["results"]["ok"]["result"] == 41
+    states = {t["task_id"]: t["state"] for t in report["tasks"]}
+    assert states["ok"] == "completed" and states["boom"] == "failed"
+    assert states["after"] in ("pending", "skipped", "cancelled")
+
+
 def test_run_starts_the_dev_server_when_none_answers(tmp_path: Path) -> None:
     env = {
         "GLEITZEIT_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",

@@ -79,6 +79,16 @@ async def test_chat(client_stack: ClientStack, mode: str) -> None:
 
 
 @pytest.mark.llm
+async def test_llm_models(client_stack: ClientStack) -> None:
+    listed = await run_cli(client_stack, "native", "llm", "models", "--json", "--mode", "native")
+    assert listed.returncode == 0, listed.stderr
+    models = {m["name"]: m for m in json.loads(listed.stdout)}
+    assert "completion" in models["smollm2:135m"]["capabilities"] and models["smollm2:135m"]["size"]
+    table = await run_cli(client_stack, "api", "llm", "models", "--mode", "api")
+    assert table.returncode == 0, table.stderr
+    assert "smollm2:135m" in table.stdout and "completion" in table.stdout and "MB" in table.stdout
+
+
 async def test_batch(client_stack: ClientStack) -> None:
     docs = client_stack.root / "cli-docs"
     docs.mkdir()

@@ -103,6 +103,14 @@ async def test_list_models(client: GleitzeitClient) -> None:
     assert "smollm2:135m" in models
 
 
+async def test_describe_models_gives_sizes_and_capabilities(client: GleitzeitClient) -> None:
+    models = {m.name: m for m in await client.describe_models()}
+    chat = models["smollm2:135m"]
+    assert chat.size and chat.size > 1_000_000 and "completion" in chat.capabilities
+    assert chat.parameter_size and chat.quantization_level
+    assert any("embedding" in m.capabilities for m in models.values())
+
+
 async def test_get_status(client: GleitzeitClient, mode: str) -> None:
     status = await client.get_status()
     assert status["mode"] == mode
@@ -385,3 +393,5 @@ async def test_unknown_model_in_a_workflow_names_it(client: GleitzeitClient) -> 
     with pytest.raises(TaskExecutionError, match="no-such-model") as info:
         await client.run_workflow(workflow)
     assert info.value.task_id == "ask" and info.value.cause_type == "ModelNotFound"
+    # It names the models the server has and the alias that would help.
+    assert "it has: smollm2:135m" in str(info.value) and "GLEITZEIT_MODEL_ALIASES" in str(info.value)

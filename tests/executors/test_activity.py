@@ -18,6 +18,7 @@ import gleitzeit.executors.runner as runner
 from gleitzeit.activities.python import PythonActivities
 from gleitzeit.config import Settings
 from gleitzeit.contracts.tasks import PythonResult, TaskInput
+from gleitzeit.workflows.policies import SCRIPT_RETRYABLE_TYPES
 from tests.executors import scripts
 from tests.helpers import until
 
@@ -56,14 +57,16 @@ async def test_a_result_comes_back_and_the_activity_heartbeats() -> None:
         ({"code": "x", "timeout": -1}, "InvalidParameters"),
     ],
 )
-async def test_script_failures_are_non_retryable_application_errors(
+async def test_script_failures_are_typed_application_errors(
     parameters: dict[str, Any], error_type: str
 ) -> None:
     with pytest.raises(ApplicationError) as caught:
         await execute(task(**parameters))
     error = caught.value
     assert error.type == error_type
-    assert error.non_retryable is True
+    # A script's own failure and its timeout are left to the task's RetryPolicy (retried only when the
+    # task declares `retry`); everything else is final whatever the policy says.
+    assert error.non_retryable is (error_type not in SCRIPT_RETRYABLE_TYPES)
     assert set(error.details[0]) == {"exit_code", "stderr_tail", "executor"}
     if error_type == "ScriptError":
         assert error.details[0]["exit_code"] == 7
