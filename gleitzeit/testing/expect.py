@@ -23,7 +23,9 @@ def check(expect: Expect, run: PipelineRun) -> list[str]:
     wanted = expect.status or (
         "completed" if expect.error is None and expect.failed_task is None else "failed"
     )
-    if run.status != wanted:
+    # A run stopped by an unscripted call already says so in its mistake; no second line for it.
+    stopped_by_mistake = bool(run.error) and any(str(run.error) in m for m in run.mistakes)
+    if run.status != wanted and not stopped_by_mistake:
         why = (
             f": task '{run.failed_task}' failed: {run.error}"
             if run.failed_task
@@ -39,7 +41,8 @@ def check(expect: Expect, run: PipelineRun) -> list[str]:
         out.append(f"failed_task: expected '{expect.failed_task}', got {run.failed_task!r}")
     for name, value in expect.outputs.items():
         if name not in run.outputs:
-            out.append(f"outputs.{name}: expected {_show(value)}, but the run has no such output")
+            why = "the run failed before its outputs" if run.status != "completed" else "no such output"
+            out.append(f"outputs.{name}: expected {_show(value)}, but {why}")
             continue
         out.extend(partial_differences(value, run.outputs[name], f"outputs.{name}"))
     for task, value in expect.results.items():

@@ -44,7 +44,7 @@ def summary_line(outcomes: Sequence[CaseOutcome], wall: float) -> str:
     virtual = sum((o.virtual_time for o in outcomes), timedelta(0))
     return (
         f"{len(outcomes) - failed} passed, {failed} failed in {duration_text(wall)} "
-        f"(virtual time skipped: {duration_text(virtual)})"
+        f"(virtual time: {duration_text(virtual)})"
     )
 
 

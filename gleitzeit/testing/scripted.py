@@ -117,6 +117,13 @@ def _fails(fail: int, call: int) -> bool:
     return fail == ALWAYS or call <= fail
 
 
+def _failure(entry: LlmEntry | ScriptEntry, call: int) -> str:
+    if entry.error:
+        return entry.error
+    which = "every call" if entry.fail == ALWAYS else f"call {call} of {entry.fail}"
+    return f"{DEFAULT_FAILURE} ({which}, {entry.where})"
+
+
 Outcome = tuple[Literal["ok"], dict[str, Any]] | tuple[Literal["retry", "error"], str]
 
 
@@ -127,7 +134,7 @@ def llm_answer(entry: LlmEntry, call: int, method: str, params: Any, texts: int)
     number of inputs an embed call sent.
     """
     if _fails(entry.fail, call):
-        return "retry", entry.error or f"{DEFAULT_FAILURE} ({call} of {entry.fail}, {entry.where})"
+        return "retry", _failure(entry, call)
     reply = entry.reply
     if isinstance(reply, list) and not _is_vector(reply):
         served = call - max(entry.fail, 0)
@@ -169,8 +176,8 @@ def llm_answer(entry: LlmEntry, call: int, method: str, params: Any, texts: int)
 
 def python_answer(entry: ScriptEntry, call: int) -> Outcome:
     if _fails(entry.fail, call):
-        return "retry", entry.error or f"{DEFAULT_FAILURE} ({call} of {entry.fail}, {entry.where})"
-    if entry.error is not None:
+        return "retry", _failure(entry, call)
+    if entry.error is not None and entry.fail != ALWAYS:
         return "error", entry.error
     output = json.dumps(entry.result)
     return "ok", PythonResult(result=entry.result, output=output, executor="scripted").model_dump()

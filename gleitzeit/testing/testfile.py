@@ -171,7 +171,8 @@ class _Loader:
         cases_raw = data.get("cases")
         cases: list[TestCase] = []
         if cases_raw is None:
-            name = data.get("name") if isinstance(data.get("name"), str) else self.path.name
+            stem = self.path.name.removesuffix(TEST_SUFFIX)
+            name = data.get("name") if isinstance(data.get("name"), str) else stem
             case = self._case(data, {}, (), str(name))
             if case is not None:
                 cases.append(case)
