@@ -70,8 +70,9 @@ def unscripted_message(task_id: str, method: str, prompt: str) -> str:
     shown = prompt if len(prompt) <= 300 else prompt[:300] + " ..."
     reply = "{embedding: [0.1, 0.2, 0.3]}" if method == "llm/embed" else '"..."'
     return (
-        f"task '{task_id}' ({method}) made an LLM call that no llm: entry answers; prompt: {shown!r}. "
-        f"Add to the test's llm: block:  - task: {task_id}\n      reply: {reply}"
+        f"task '{task_id}' ({method}) made an LLM call that no llm: entry answers; prompt: {shown!r}; "
+        f"add an entry to the test's llm: block: {{task: {task_id}, reply: {reply}}} "
+        "(or record real answers with gleitzeit test --record)"
     )
 
 

@@ -24,6 +24,8 @@ import os
 import re
 from typing import Any
 
+from temporalio.testing import WorkflowEnvironment
+
 from gleitzeit.config import Settings
 from gleitzeit.dsl.batch import expand_batch
 from gleitzeit.dsl.inputs import bind_inputs
@@ -98,13 +100,15 @@ class ScriptResults:
 class PipelineTest:
     """An async context manager owning a time-skipping test server and a worker with scripted doubles.
 
-    ``settings`` default to the environment's; scripts run with the local executor.
+    ``settings`` default to the environment's; scripts run with the local executor. ``env`` shares a
+    time-skipping ``WorkflowEnvironment`` someone else started (a session fixture), instead of
+    starting a test server per ``PipelineTest`` (~1 s).
     """
 
     __test__ = False  # not a pytest test class, whatever its name
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self._session = TestSession(settings)
+    def __init__(self, settings: Settings | None = None, *, env: WorkflowEnvironment | None = None) -> None:
+        self._session = TestSession(settings, env=env)
         self._script = Script()
         self.llm = LlmScript(self._script)
         self.scripts = ScriptResults(self._script)

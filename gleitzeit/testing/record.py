@@ -79,10 +79,22 @@ def write_llm_block(path: Path, where: YamlPath, entries: list[dict[str, Any]]) 
     else:
         indent = _mapping_indent(positions, where)
         start = end = _mapping_end(lines, positions, where)
-    body = yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None)
+    body = yaml.dump(entries, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     pad = " " * indent
     block = [f"{pad}llm:\n"] + [f"{pad}  {row}\n" for row in body.splitlines()]
     path.write_text("".join(lines[:start] + block + lines[end:]), encoding="utf-8")
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, except lists of plain values (an embedding's 384 numbers) on one line."""
+
+
+def _list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:
+    flat = all(isinstance(v, int | float | str | bool) or v is None for v in value)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flat and bool(value))
+
+
+_Dumper.add_representer(list, _list)
 
 
 def _content(line: str) -> bool:
