@@ -6,6 +6,7 @@
 3. durable ``client.chat()`` vs a direct ``ollama`` call to the same (fixed-latency) LLM double;
 4. ``batch_process`` over many files against a fixed-latency double vs the ideal wall time;
 5. the worker's peak memory during 4;
+6. ``gleitzeit test``: 100 cases of a 5-task pipeline in one invocation (wall and per-case time);
 plus the embedded LLM server's tokens/s vs the same model in-process (bench/llm_server.py).
 
 Figures are measured on whatever else the machine is doing: compare ratios, not absolute times.
@@ -45,6 +46,7 @@ class Config:
     batch_concurrent: int = 20
     llm_server: bool = True
     quick_llm: bool = False
+    pipeline_test_cases: int = 100
 
 
 FULL = Config()
@@ -151,6 +153,13 @@ def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
 
         log("LLM server tokens/s")
         results["llm_server"] = _guard("llm_server", log, lambda: llm_server.run(quick=cfg.quick_llm))
+    if cfg.pipeline_test_cases:
+        from bench.pipeline_tests import measure_pipeline_tests
+
+        log(f"gleitzeit test: {cfg.pipeline_test_cases} cases (6)")
+        results["pipeline_tests"] = _guard(
+            "pipeline_tests", log, lambda: measure_pipeline_tests(cfg.pipeline_test_cases, log)
+        )
     results["machine"]["load_after"] = _load()
     return results
 

@@ -209,6 +209,20 @@ def render(r: dict[str, Any]) -> str:
             NA if na else _verdict(None if llm.get("ratio_decode") is None else llm["ratio_decode"] >= 0.9),
         )
     )
+    tests = r.get("pipeline_tests") or {}
+    na = _unavailable(tests)
+    targets.append(
+        (
+            f"6. gleitzeit test: {tests.get('cases', '?')} cases of a {tests.get('tasks', '?')}-task pipeline",
+            na
+            or f"{_num(tests.get('wall_s'), '.1f')} s in one invocation ({_num(tests.get('cases_wall_s'), '.1f')} s "
+            f"running cases; per case median {_num(tests.get('per_case_ms_median'), '.0f')} ms, p95 "
+            f"{_num(tests.get('per_case_ms_p95'), '.0f')} ms; {_num(tests.get('virtual_h'), '.0f')} h of retry "
+            f"backoff skipped; {tests.get('passed')} passed)",
+            "seconds, not hours",
+            NA if na else _verdict(None if tests.get("wall_s") is None else tests["wall_s"] < 60),
+        )
+    )
     lines += ["", "| ratio | measured | target | |", "|---|---|---|---|"]
     lines += ["| " + " | ".join(t) + " |" for t in targets]
     problems = orig.get("problems") or []

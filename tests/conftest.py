@@ -6,3 +6,7 @@ pytest_plugins = [
     "tests.fixtures.docker",
     "tests.fixtures.client",
 ]
+
+# tests/data holds inputs for tests, among them *.test.yaml files (some broken on purpose) that
+# gleitzeit's pytest plugin would otherwise collect as pipeline tests.
+collect_ignore_glob = ["data/*"]

@@ -122,3 +122,24 @@ def test_client_methods_match_the_seed() -> None:
     init = inspect.signature(GleitzeitClient.__init__).parameters
     assert init["mode"].default == "auto" and init["auto_start_server"].default is True
     assert init["keep_server_running"].default is True
+
+
+def test_testing_package_exports() -> None:
+    import gleitzeit.testing
+
+    assert set(gleitzeit.testing.__all__) == {
+        "CaseOutcome",
+        "LlmScript",
+        "PipelineRun",
+        "PipelineTest",
+        "ScriptResults",
+        "TestCase",
+        "TestFile",
+        "TestSession",
+        "discover",
+        "load_files",
+        "load_test_file",
+        "run_cases",
+    }
+    for name in gleitzeit.testing.__all__:  # each resolves (they are imported on first use)
+        assert getattr(gleitzeit.testing, name).__module__.startswith("gleitzeit.testing.")

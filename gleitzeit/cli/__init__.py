@@ -1,4 +1,4 @@
-"""`gleitzeit` command line: validate, run, worker, dev, llm serve, ...
+"""`gleitzeit` command line: validate, run, test, worker, dev, llm serve, ...
 
 Each sub-command lives in a module named for it and registers itself on ``app``.
 """
@@ -26,6 +26,7 @@ from gleitzeit.cli import chat as _chat  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import batch as _batch  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import serve as _serve  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import files as _files  # noqa: F401,E402  isort: skip
+from gleitzeit.cli import test as _test  # noqa: F401,E402  isort: skip
 
 __all__ = ["app", "main"]
 

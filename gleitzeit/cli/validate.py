@@ -3,7 +3,8 @@
 Prints each problem as ``FILE:LINE:COL: task 'x', key 'y': message (hint: ...)`` (coloured on a
 terminal), or with ``--json`` one JSON list with an object per file:
 ``{"file", "valid", "tasks", "problems": [problem dicts]}``. Exit status: 0 when every file is valid,
-1 when any is invalid, 2 when a file does not exist.
+1 when any is invalid, 2 when a file does not exist. A ``*.test.yaml`` file is checked as a pipeline's
+test file (``gleitzeit.testing``): its pipeline, tasks, regexes and expect keys.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from gleitzeit.cli.app import app
 from gleitzeit.core.errors import Problem, ValidationError
 from gleitzeit.dsl.inputs import bind_inputs
 from gleitzeit.dsl.loader import load_workflow
+from gleitzeit.testing.testfile import TEST_SUFFIX, load_test_file
 
 __all__ = ["format_problem", "validate"]
 
@@ -71,6 +73,30 @@ def validate(
     for f in files:
         problems: list[Problem] = []
         n_tasks = 0
+        if f.name.endswith(TEST_SUFFIX):  # a pipeline's tests (gleitzeit.testing): checked as such
+            try:
+                cases = len(load_test_file(f).cases)
+            except ValidationError as exc:
+                problems, cases = exc.problems, 0
+            any_invalid = any_invalid or bool(problems)
+            report.append(
+                {
+                    "file": str(f),
+                    "valid": not problems,
+                    "cases": cases,
+                    "problems": [p.to_dict() for p in problems],
+                }
+            )
+            if not as_json:
+                for p in problems:
+                    console.print(format_problem(p, markup=True)) if colour else typer.echo(format_problem(p))
+                summary = (
+                    f"{f}: ok ({cases} test case{'s' if cases != 1 else ''})"
+                    if not problems
+                    else (f"{f}: {len(problems)} problem{'s' if len(problems) != 1 else ''}")
+                )
+                typer.echo(summary)
+            continue
         try:
             spec = load_workflow(f)
             n_tasks = len(spec.tasks)

@@ -26,6 +26,7 @@ TINY = Config(
     batch_latency_ms=1,
     batch_concurrent=5,
     llm_server=False,
+    pipeline_test_cases=3,
 )
 
 
@@ -46,7 +47,15 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
         assert results["batch"]["completed"] == 20 and results["batch"]["failed"] == 0
 
     table = render(results)
-    for row in ("1. chain", "2. fan-out", "3. durable chat", "4. batch_process", "5. worker peak"):
+    assert results["pipeline_tests"]["passed"] == 3, results["pipeline_tests"]
+    for row in (
+        "1. chain",
+        "2. fan-out",
+        "3. durable chat",
+        "4. batch_process",
+        "5. worker peak",
+        "6. gleitzeit test",
+    ):
         assert row in table
 
 

@@ -15,7 +15,7 @@ from gleitzeit.cli import app
 from gleitzeit.dsl import expand_batch, load_workflow
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-FILES = sorted(EXAMPLES.glob("*.yaml"))
+FILES = sorted(p for p in EXAMPLES.glob("*.yaml") if not p.name.endswith(".test.yaml"))
 
 
 def test_the_promised_examples_exist() -> None:
@@ -27,6 +27,14 @@ def test_the_promised_examples_exist() -> None:
         "vision.yaml",
         "batch_summaries.yaml",
     } <= names
+
+
+def test_every_example_has_a_test_file_that_validates() -> None:
+    tests = sorted(EXAMPLES.glob("*.test.yaml"))
+    assert {p.name.removesuffix(".test.yaml") for p in tests} == {p.stem for p in FILES}
+    result = CliRunner().invoke(app, ["validate", *map(str, FILES), *map(str, tests)])
+    assert result.exit_code == 0, result.output
+    assert "hello_chain.test.yaml: ok (3 test cases)" in result.output
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
