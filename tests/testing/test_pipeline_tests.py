@@ -104,7 +104,8 @@ def test_pytest_plugin_collects_yaml_cases(tmp_path: Path) -> None:
     for name in ("summarise.yaml", "summarise.test.yaml", "failing.test.yaml", "invalid.test.yaml"):
         shutil.copy(DATA / name, tmp_path / name)
     (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    args = [sys.executable, "-m", "pytest", "-p", "gleitzeit.testing.pytest_plugin", "-p", "no:cacheprovider"]
+    # No -p: the plugin comes from the package's pytest11 entry point, as it does for users.
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
     proc = subprocess.run(
         [
             *args,
