@@ -7,6 +7,7 @@ from typing import Any
 from gleitzeit.core.errors import (
     ConfigurationError,
     NotFoundError,
+    PermissionDeniedError,
     Problem,
     ScriptError,
     ValidationError,
@@ -16,6 +17,7 @@ from gleitzeit.core.errors import TimeoutError as GleitzeitTimeoutError
 __all__ = [
     "InvalidScriptParameters",
     "SandboxImageMissing",
+    "SandboxRefused",
     "ScriptBadOutput",
     "ScriptFailure",
     "ScriptNotFound",
@@ -28,7 +30,8 @@ class ScriptFailure(ScriptError):
     """A script attempt failed in a way retrying cannot fix.
 
     ``kind`` is the error type the activity reports to Temporal (``ScriptError``, ``ScriptTimeout``,
-    ``ScriptOOM``, ``ScriptBadOutput``, ``ScriptNotFound``, ``InvalidParameters``); ``executor`` says
+    ``ScriptOOM``, ``ScriptBadOutput``, ``ScriptNotFound``, ``InvalidParameters``,
+    ``PermissionDenied``); ``executor`` says
     where the script ran (``docker`` or ``local``).
     """
 
@@ -80,6 +83,13 @@ class ScriptNotFound(ScriptFailure, NotFoundError):
     """The script file does not exist at any of the places looked at."""
 
     kind = "ScriptNotFound"
+
+
+class SandboxRefused(ScriptFailure, PermissionDeniedError):
+    """A path the task gives the script (``outputs_dir``, ``mounts``) lies outside the file roots, or
+    cannot be created there; the message names the task and the roots."""
+
+    kind = "PermissionDenied"
 
 
 class InvalidScriptParameters(ScriptFailure, ValidationError):
