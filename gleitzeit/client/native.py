@@ -35,6 +35,7 @@ from gleitzeit.client.specs import (
     CHAT_TASK_ID,
     DEFAULT_CHAT_MODEL,
     SCRIPT_TASK_ID,
+    OutputsDir,
     chat_spec,
     load_spec,
     script_spec,
@@ -295,9 +296,13 @@ class NativeBackend:
         return execution.results[task_id]
 
     async def execute_python_script(
-        self, script: str | os.PathLike[str], args: Mapping[str, Any] | None = None, timeout: float = 30
+        self,
+        script: str | os.PathLike[str],
+        args: Mapping[str, Any] | None = None,
+        timeout: float = 30,
+        outputs_dir: OutputsDir = None,
     ) -> Any:
-        spec = script_spec(script, args, timeout)
+        spec = script_spec(script, args, timeout, outputs_dir)
         run = await self.start_spec(spec)
         try:
             execution = await run.result()
