@@ -1,7 +1,7 @@
 """Confine file paths named in requests to the configured roots (``settings.file_roots``).
 
-A workflow path, a batch directory or output directory, a script, and every file a submitted
-workflow's tasks read must resolve (symlinks followed) inside one of the roots; the default root is
+A workflow path, a batch directory or output directory, a script, every file a submitted workflow's
+tasks read and every directory its scripts write or mount (``outputs_dir``, ``mounts``) must resolve (symlinks followed) inside one of the roots; the default root is
 the server's working directory. Anything else is refused with 403 before anything runs.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gleitzeit.contracts.spec import WorkflowSpec
 from gleitzeit.core.errors import PermissionDeniedError
-from gleitzeit.dsl.params import file_parameters
+from gleitzeit.dsl.params import file_parameters, mount_parameters
 
 __all__ = ["PathForbidden", "PathGuard"]
 
@@ -60,3 +60,5 @@ class PathGuard:
         for task in spec.tasks:
             for _, name in file_parameters(task.method, task.parameters):
                 self.check(base / name, f"file of task '{task.id}'")
+            for _, name, _ in mount_parameters(task.method, task.parameters):
+                self.check(base / name, f"outputs_dir or mount of task '{task.id}'")

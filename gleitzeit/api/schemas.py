@@ -86,6 +86,9 @@ class ScriptRequest(_Strict):
     script: str
     args: dict[str, Any] | None = None
     timeout: float = Field(default=30, gt=0)
+    # Where the script may write: a directory inside the file roots; omitted: the script's own
+    # directory; false: nowhere (see GleitzeitClient.execute_python_script).
+    outputs_dir: str | Literal[False] | None = None
 
 
 class ScriptResponse(BaseModel):

@@ -49,6 +49,10 @@ async def execute_task(body: TaskRequest, request: Request) -> TaskResult:
     "/scripts", response_model=ScriptResponse, summary="Run a Python script durably; its JSON result"
 )
 async def execute_script(body: ScriptRequest, request: Request) -> ScriptResponse:
-    path = guard_of(request).check(body.script, "script")
-    result = await backend_of(request).execute_python_script(path, body.args, body.timeout)
+    guard = guard_of(request)
+    path = guard.check(body.script, "script")
+    outputs_dir = body.outputs_dir
+    if isinstance(outputs_dir, str):
+        outputs_dir = guard.check(outputs_dir, "outputs_dir")
+    result = await backend_of(request).execute_python_script(path, body.args, body.timeout, outputs_dir)
     return ScriptResponse(result=result)

@@ -39,7 +39,7 @@ from gleitzeit.client.models import ModelInfo
 from gleitzeit.client.native import NativeBackend
 from gleitzeit.client.remote import RemoteBackend
 from gleitzeit.client.results import WorkflowResults
-from gleitzeit.client.specs import DEFAULT_CHAT_MODEL, chat_messages_for
+from gleitzeit.client.specs import DEFAULT_CHAT_MODEL, ScriptOutputsDir, chat_messages_for
 from gleitzeit.config import Settings, get_settings
 from gleitzeit.contracts.batch import BatchInput
 from gleitzeit.contracts.spec import WorkflowSpec
@@ -516,11 +516,22 @@ class GleitzeitClient:
         return await (await self._backend()).execute_task(task)
 
     async def execute_python_script(
-        self, script: str, args: dict[str, Any] | None = None, timeout: int | float = 30
+        self,
+        script: str,
+        args: dict[str, Any] | None = None,
+        timeout: int | float = 30,
+        *,
+        outputs_dir: ScriptOutputsDir = None,
     ) -> Any:
         """Run a Python script durably (Docker sandbox, or the local executor) with ``args`` as its JSON
-        context; returns its JSON result. A failing script raises ``ScriptError``."""
-        return await (await self._backend()).execute_python_script(script, args, timeout)
+        context; returns its JSON result. A failing script raises ``ScriptError``.
+
+        The script may write files in ``outputs_dir`` (also its working directory and
+        ``GLEITZEIT_OUTPUTS_DIR``), owned by the worker's user: by default the script's own directory,
+        so ``open("report.json", "w")`` lands next to it; a path for another directory (inside the
+        file roots); ``False`` for none (everything read-only).
+        """
+        return await (await self._backend()).execute_python_script(script, args, timeout, outputs_dir)
 
     # -- files -------------------------------------------------------------------------------------
 

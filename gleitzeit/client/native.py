@@ -38,6 +38,7 @@ from gleitzeit.client.specs import (
     CHAT_TASK_ID,
     DEFAULT_CHAT_MODEL,
     SCRIPT_TASK_ID,
+    ScriptOutputsDir,
     chat_spec,
     load_spec,
     script_spec,
@@ -308,9 +309,13 @@ class NativeBackend:
         return execution.results[task_id]
 
     async def execute_python_script(
-        self, script: str | os.PathLike[str], args: Mapping[str, Any] | None = None, timeout: float = 30
+        self,
+        script: str | os.PathLike[str],
+        args: Mapping[str, Any] | None = None,
+        timeout: float = 30,
+        outputs_dir: ScriptOutputsDir = None,
     ) -> Any:
-        spec = script_spec(script, args, timeout)
+        spec = script_spec(script, args, timeout, outputs_dir)
         run = await self.start_spec(spec)
         try:
             execution = await run.result()

@@ -25,7 +25,7 @@ import httpx
 
 from gleitzeit.client.handles import Progress, WorkflowRun
 from gleitzeit.client.models import ModelInfo
-from gleitzeit.client.specs import DEFAULT_CHAT_MODEL
+from gleitzeit.client.specs import DEFAULT_CHAT_MODEL, ScriptOutputsDir
 from gleitzeit.client.wire import error_from_dict
 from gleitzeit.config import Settings
 from gleitzeit.contracts.batch import BatchInput, BatchOptions, BatchProgress
@@ -251,13 +251,21 @@ class RemoteBackend:
         return TaskResult.model_validate(await self.post_json("/v1/tasks", {"task": raw}))
 
     async def execute_python_script(
-        self, script: str | os.PathLike[str], args: Mapping[str, Any] | None = None, timeout: float = 30
+        self,
+        script: str | os.PathLike[str],
+        args: Mapping[str, Any] | None = None,
+        timeout: float = 30,
+        outputs_dir: ScriptOutputsDir = None,
     ) -> Any:
-        body = {
+        body: dict[str, Any] = {
             "script": _local_path(script),
             "args": dict(args) if args is not None else None,
             "timeout": timeout,
         }
+        if outputs_dir is False:
+            body["outputs_dir"] = False
+        elif outputs_dir is not None:  # None: the server takes the script's directory
+            body["outputs_dir"] = str(Path(outputs_dir).expanduser().resolve())
         return (await self.post_json("/v1/scripts", body))["result"]
 
     # -- batch -------------------------------------------------------------------------------------

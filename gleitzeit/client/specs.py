@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from gleitzeit.contracts.spec import TaskSpec, WorkflowSpec
 from gleitzeit.core.errors import Problem, ValidationError
@@ -24,6 +24,7 @@ __all__ = [
     "CHAT_TASK_ID",
     "DEFAULT_CHAT_MODEL",
     "SCRIPT_TASK_ID",
+    "ScriptOutputsDir",
     "chat_messages_for",
     "chat_spec",
     "load_spec",
@@ -36,6 +37,8 @@ __all__ = [
 DEFAULT_CHAT_MODEL = "llama3.2"
 CHAT_TASK_ID = "chat"
 SCRIPT_TASK_ID = "script"
+# execute_python_script's outputs_dir: a directory, None for the script's own, False for none.
+ScriptOutputsDir = str | os.PathLike[str] | Literal[False] | None
 
 
 def chat_messages_for(prompt: str, system: str | None = None) -> list[dict[str, str]]:
@@ -120,17 +123,29 @@ def task_spec(task: Task | Mapping[str, Any], *, base_dir: str | None = None) ->
 
 
 def script_spec(
-    script: str | os.PathLike[str], args: Mapping[str, Any] | None, timeout: float
+    script: str | os.PathLike[str],
+    args: Mapping[str, Any] | None,
+    timeout: float,
+    outputs_dir: ScriptOutputsDir = None,
 ) -> WorkflowSpec:
-    """A one-task ``python/execute`` pipeline running ``script`` with ``args`` as its JSON context."""
+    """A one-task ``python/execute`` pipeline running ``script`` with ``args`` as its JSON context.
+
+    ``outputs_dir`` is the directory the script may write (its working directory): None means the
+    script's own directory (what the reference's examples expect: ``open("report.json", "w")`` lands
+    next to the script), False none at all (a fully read-only sandbox), a path that directory
+    (relative to the current directory).
+    """
     if args is not None and not isinstance(args, Mapping):
         raise ValidationError(f"args must be a dict (the script's JSON context), not {type(args).__name__}")
-    path = Path(script).expanduser()
+    path = Path(script).expanduser().resolve()
+    parameters: dict[str, Any] = {"file": str(path), "context": dict(args or {}), "timeout": timeout}
+    if outputs_dir is None:
+        parameters["outputs_dir"] = str(path.parent)
+    elif outputs_dir is not False:
+        parameters["outputs_dir"] = str(Path(outputs_dir).expanduser().resolve())
+    # The script's directory is a file root of its own when none are configured (see core/files.py).
     spec, _ = task_spec(
-        {
-            "id": SCRIPT_TASK_ID,
-            "method": "python/execute",
-            "parameters": {"file": str(path.resolve()), "context": dict(args or {}), "timeout": timeout},
-        }
+        {"id": SCRIPT_TASK_ID, "method": "python/execute", "parameters": parameters},
+        base_dir=str(path.parent),
     )
     return spec

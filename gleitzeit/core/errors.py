@@ -23,7 +23,7 @@ failures::
     │       └── WorkflowCancelledError
     ├── TimeoutError                  also a builtins.TimeoutError
     ├── AuthenticationError           REST API token missing or wrong
-    ├── PermissionDeniedError         a path outside the server's allowed roots
+    ├── PermissionDeniedError         a path outside the allowed file roots (REST API, outputs_dir)
     └── APIError                      REST API answered with an unexpected status (status_code)
 """
 
@@ -251,7 +251,8 @@ class AuthenticationError(GleitzeitError):
 
 
 class PermissionDeniedError(GleitzeitError, PermissionError):
-    """The REST API refused a file path outside its configured roots (HTTP 403)."""
+    """A file path outside the configured roots: refused by the REST API (HTTP 403), or as a script's
+    ``outputs_dir``/``mounts`` by the executor (a non-retryable ``PermissionDenied`` task error)."""
 
 
 class APIError(GleitzeitError):

@@ -1,18 +1,25 @@
-"""The one lookup of a file a task names: the script of ``python/execute``, the files and images of LLM tasks.
+"""The one lookup of a file a task names (the script of ``python/execute``, the files and images of LLM
+tasks), and the one rule of where a task may write (``outputs_dir`` and ``mounts`` of ``python/execute``).
 
 An absolute path is taken as is; a relative one is looked for against the workflow's directory
 (``base_dir``) first, then the current directory. The caller turns :class:`MissingFile` into its own
 error (``ScriptNotFound`` for a script, a non-retryable ``FileNotFound`` in the LLM activities).
+
+A directory a script may write (or have mounted) must lie inside the file roots: the configured
+``file_roots`` (``GLEITZEIT_FILE_ROOTS``) or, when none are configured, the workflow's directory and
+the current directory (:func:`file_roots_for`). :func:`confine` resolves symlinks first, so a link
+cannot lead out of them.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
-from gleitzeit.core.errors import NotFoundError
+from gleitzeit.core.errors import NotFoundError, PermissionDeniedError
 
-__all__ = ["MissingFile", "find_file"]
+__all__ = ["MissingFile", "OutsideRoots", "confine", "file_roots_for", "find_file"]
 
 
 class MissingFile(NotFoundError):
@@ -36,3 +43,41 @@ def find_file(raw: str, base_dir: str | None, *, what: str = "file") -> Path:
         if candidate.is_file():
             return candidate
     raise MissingFile(raw, candidates, what)
+
+
+class OutsideRoots(PermissionDeniedError):
+    """A path a task names lies outside every file root (``roots``, resolved)."""
+
+    def __init__(self, message: str, roots: Sequence[Path]) -> None:
+        super().__init__(message)
+        self.roots = list(roots)
+
+
+def file_roots_for(configured: Sequence[str | os.PathLike[str]], base_dir: str | None) -> list[Path]:
+    """The roots a task's paths must lie in: ``configured`` when given, else ``base_dir`` and the
+    current directory; resolved (symlinks followed)."""
+    raw = list(configured) or [p for p in (base_dir, os.getcwd()) if p]
+    roots: list[Path] = []
+    for r in raw:
+        root = Path(os.path.realpath(os.path.expanduser(os.fspath(r))))
+        if root not in roots:
+            roots.append(root)
+    return roots
+
+
+def confine(raw: str, base_dir: str | None, roots: Sequence[Path], *, what: str = "path") -> Path:
+    """``raw`` (relative to ``base_dir``, else the current directory) resolved; :class:`OutsideRoots`
+    when it is not inside one of ``roots``. The path need not exist."""
+    path = Path(os.path.expanduser(raw))
+    if not path.is_absolute():
+        path = Path(base_dir or os.getcwd()) / path
+    full = Path(os.path.realpath(path))
+    if any(full == root or full.is_relative_to(root) for root in roots):
+        return full
+    allowed = ", ".join(str(r) for r in roots)
+    shown = f"'{raw}'" if str(full) == raw else f"'{raw}' ({full})"
+    raise OutsideRoots(
+        f"{what} {shown} is outside the file roots ({allowed}); use a path inside them, or add a root "
+        "with GLEITZEIT_FILE_ROOTS",
+        roots,
+    )

@@ -8,12 +8,14 @@ from typing import Any
 
 import pydantic
 
+from gleitzeit.config import get_settings
 from gleitzeit.contracts.spec import TaskSpec, WorkflowSpec
+from gleitzeit.core.files import OutsideRoots, confine, file_roots_for
 from gleitzeit.core.units import DURATION_FORMS, parse_duration
 from gleitzeit.dsl.batch import parse_batch
 from gleitzeit.dsl.inputs import parse_inputs
 from gleitzeit.dsl.linking import TaskLookup, check_value_references, link_tasks
-from gleitzeit.dsl.params import file_parameters, normalise_parameters
+from gleitzeit.dsl.params import file_parameters, mount_parameters, normalise_parameters
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean
 from gleitzeit.dsl.tasks import RawTask, parse_task
@@ -101,6 +103,44 @@ def _check_files(task: RawTask, r: Reporter, base_dir: str) -> None:
             key=key_of(("parameters", *sub)),
             hint=f"paths are relative to the workflow's directory ({base_dir}); check the name",
         )
+
+
+def _check_mounts(task: RawTask, r: Reporter, base_dir: str) -> None:
+    """A script's ``outputs_dir`` and ``mounts`` must lie inside the file roots (the configured ones,
+    else the workflow's directory and the current directory); a read-only mount must exist. A path
+    that is a reference is checked by the executor once resolved."""
+    if task.method is None:
+        return
+    declared = mount_parameters(task.method, task.parameters)
+    if not declared:
+        return
+    roots = file_roots_for(get_settings().file_roots, base_dir)
+    for sub, name, mode in declared:
+        where = (*task.path, task.params_key, *sub)
+        key = key_of(("parameters", *sub))
+        what = "outputs_dir" if sub == ("outputs_dir",) else f"{mode} mount"
+        try:
+            full = confine(name, base_dir, roots, what=what)
+        except OutsideRoots:
+            r.add(
+                "outside-file-roots",
+                f"{what} '{name}' is outside the file roots the script may use",
+                where,
+                task=task.label,
+                key=key,
+                hint=f"give a path inside {', '.join(str(p) for p in roots)} (relative paths start at "
+                "the workflow's directory), or add a root with GLEITZEIT_FILE_ROOTS",
+            )
+            continue
+        if mode == "ro" and not full.exists():
+            r.add(
+                "file-not-found",
+                f"mounted path '{name}' does not exist",
+                where,
+                task=task.label,
+                key=key,
+                hint=f"paths are relative to the workflow's directory ({base_dir}); check the name",
+            )
 
 
 def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str) -> WorkflowSpec | None:
@@ -192,6 +232,7 @@ def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str
         lookup = link_tasks(raw_tasks, inputs, r)
         for t in raw_tasks:
             _check_files(t, r, base_dir)
+            _check_mounts(t, r, base_dir)
             if t.method is not None:
                 t.parameters = normalise_parameters(t.method, t.parameters)
     outputs = data.get("outputs") or {}

@@ -10,6 +10,7 @@ from gleitzeit.executors.docker import DockerExecutor, docker_status, sweep_exit
 from gleitzeit.executors.errors import (
     InvalidScriptParameters,
     SandboxImageMissing,
+    SandboxRefused,
     ScriptBadOutput,
     ScriptFailure,
     ScriptNotFound,
@@ -28,6 +29,7 @@ __all__ = [
     "InvalidScriptParameters",
     "LocalExecutor",
     "SandboxImageMissing",
+    "SandboxRefused",
     "ScriptBadOutput",
     "ScriptFailure",
     "ScriptNotFound",

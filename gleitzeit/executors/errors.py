@@ -7,6 +7,7 @@ from typing import Any
 from gleitzeit.core.errors import (
     ConfigurationError,
     NotFoundError,
+    PermissionDeniedError,
     Problem,
     ScriptError,
     ValidationError,
@@ -16,6 +17,7 @@ from gleitzeit.core.errors import TimeoutError as GleitzeitTimeoutError
 __all__ = [
     "InvalidScriptParameters",
     "SandboxImageMissing",
+    "SandboxRefused",
     "ScriptBadOutput",
     "ScriptFailure",
     "ScriptNotFound",
@@ -28,9 +30,9 @@ class ScriptFailure(ScriptError):
     """A script attempt failed: the script's own failure, or a task that cannot run.
 
     ``kind`` is the error type the activity reports to Temporal (``ScriptError``, ``ScriptTimeout``,
-    ``ScriptOOM``, ``ScriptBadOutput``, ``ScriptNotFound``, ``InvalidParameters``); ``executor`` says
-    where the script ran (``docker`` or ``local``). ``retryable``: whether another attempt can help
-    (a script's own failure and its timeout, e.g. a flaky service it calls); the task's retry policy
+    ``ScriptOOM``, ``ScriptBadOutput``, ``ScriptNotFound``, ``InvalidParameters``, ``PermissionDenied``);
+    ``executor`` says where the script ran (``docker`` or ``local``). ``retryable``: whether another attempt
+    can help (a script's own failure and its timeout, e.g. a flaky service it calls); the task's retry policy
     then decides (one attempt unless the task declares ``retry``). The rest never runs again.
     """
 
@@ -87,6 +89,13 @@ class ScriptNotFound(ScriptFailure, NotFoundError):
 
     kind = "ScriptNotFound"
     retryable = False
+
+
+class SandboxRefused(ScriptFailure, PermissionDeniedError):
+    """A path the task gives the script (``outputs_dir``, ``mounts``) lies outside the file roots, or
+    cannot be created there; the message names the task and the roots."""
+
+    kind = "PermissionDenied"
 
 
 class InvalidScriptParameters(ScriptFailure, ValidationError):

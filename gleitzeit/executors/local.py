@@ -82,14 +82,24 @@ def script_environment(request: ScriptRequest, workspace: Workspace) -> dict[str
 
 
 def contract_variables(request: ScriptRequest, context_file: str, result_file: str) -> dict[str, str]:
-    """The variables every script gets, whichever executor runs it."""
-    return {
+    """The variables every script gets, whichever executor runs it (the outputs directory has the same
+    path on the host and in the sandbox)."""
+    variables = {
         "GLEITZEIT_CONTEXT_FILE": context_file,
         "GLEITZEIT_RESULT_FILE": result_file,
         "GLEITZEIT_TASK_ID": request.task_id,
         "GLEITZEIT_WORKFLOW_ID": request.workflow_id,
         "GLEITZEIT_ATTEMPT": str(request.attempt),
     }
+    if request.outputs_dir is not None:
+        variables["GLEITZEIT_OUTPUTS_DIR"] = str(request.outputs_dir)
+    return variables
+
+
+def working_directory(request: ScriptRequest, workspace: Workspace) -> str:
+    """Where a local script starts: its outputs directory when it has one (relative writes land there,
+    as in the sandbox), else its scratch folder."""
+    return str(request.outputs_dir) if request.outputs_dir is not None else str(workspace.tmp_dir)
 
 
 class LocalExecutor:
@@ -134,7 +144,7 @@ class LocalExecutor:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            cwd=str(workspace.tmp_dir),
+            cwd=working_directory(request, workspace),
             env=script_environment(request, workspace),
             start_new_session=True,
         )
@@ -180,7 +190,7 @@ class LocalExecutor:
         child = await server.spawn(
             _script_path(request, workspace),
             request.argv,
-            str(workspace.tmp_dir),
+            working_directory(request, workspace),
             script_environment(request, workspace),
         )
         helpers = [

@@ -2,7 +2,8 @@
 
 The parameters are checked by the one model of the method (:class:`gleitzeit.dsl.params.PythonParams`,
 the same ``gleitzeit validate`` uses); the request is what the executors need, resolved from it: the
-script's absolute path, the argv, the limits with the worker's defaults filled in.
+script's absolute path, the argv, the limits with the worker's defaults filled in, and the host paths
+the script may use (``outputs_dir``, ``mounts``) resolved and confined to the worker's file roots.
 """
 
 from __future__ import annotations
@@ -10,23 +11,39 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
 from pydantic import BaseModel, Field
 
 from gleitzeit.config import DEFAULT_MAX_RESULT_BYTES, DEFAULT_SANDBOX_IMAGE, ExecutorKind, Settings
-from gleitzeit.core.files import MissingFile, find_file
+from gleitzeit.core.files import MissingFile, OutsideRoots, confine, file_roots_for, find_file
 from gleitzeit.core.units import parse_size
 from gleitzeit.dsl.params import PythonParams, runtime_problem
 from gleitzeit.dsl.params.python import DEFAULT_MEMORY
-from gleitzeit.executors.errors import InvalidScriptParameters, ScriptNotFound
+from gleitzeit.executors.errors import InvalidScriptParameters, SandboxRefused, ScriptNotFound
 
-__all__ = ["DEFAULT_CPUS", "DEFAULT_MEMORY", "ScriptRequest", "resolve_script"]
+__all__ = ["DEFAULT_CPUS", "DEFAULT_MEMORY", "HostMount", "ScriptRequest", "resolve_script"]
 
 DEFAULT_CPUS = 1.0
 # Hints for the keys people get wrong most.
-_HINTS = {"file": "file: scripts/step.py", "memory": "memory: 512m", "timeout": "timeout: 60 (or 5m)"}
+_HINTS = {
+    "file": "file: scripts/step.py",
+    "memory": "memory: 512m",
+    "timeout": "timeout: 60 (or 5m)",
+    "outputs_dir": "outputs_dir: results",
+}
+# Where the sandbox keeps its own things (or the kernel's): a host path mounted over one of them would
+# break the container or hide the script's inputs. "/" and /tmp exactly, the others with everything below.
+_RESERVED_EXACT = (Path("/"), Path("/tmp"))
+_RESERVED_TREES = (Path("/proc"), Path("/sys"), Path("/dev"), Path("/gleitzeit"))
+
+
+class HostMount(BaseModel):
+    """A host path the script sees at the same absolute path, read-only or read-write (resolved)."""
+
+    path: Path
+    mode: Literal["ro", "rw"] = "ro"
 
 
 class ScriptRequest(BaseModel):
@@ -44,12 +61,21 @@ class ScriptRequest(BaseModel):
     cpus: float = DEFAULT_CPUS
     image: str = DEFAULT_SANDBOX_IMAGE
     max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES
+    # The directory the script writes its files to (also its working directory); one of ``mounts``.
+    outputs_dir: Path | None = None
+    # Every host path the script sees (outputs_dir first), each inside the file roots.
+    mounts: list[HostMount] = Field(default_factory=list)
     # Identity of the attempt: names and labels the container, finds orphans of earlier attempts.
     task_id: str = "script"
     workflow_id: str = ""
     run_id: str = ""
     activity_id: str = ""
     attempt: int = 1
+
+    @property
+    def writes_host(self) -> bool:
+        """Whether the script may write files on the worker's host (an ``rw`` mount)."""
+        return any(m.mode == "rw" for m in self.mounts)
 
     @property
     def source_name(self) -> str:
@@ -71,8 +97,9 @@ class ScriptRequest(BaseModel):
     ) -> ScriptRequest:
         """Validate a task's ``parameters`` (already resolved by the workflow) with :class:`PythonParams`.
 
-        Raises :class:`InvalidScriptParameters` naming the key, or :class:`ScriptNotFound` naming
-        every path tried. ``attempt_timeout`` is the activity's own timeout: the script's deadline is
+        Raises :class:`InvalidScriptParameters` naming the key, :class:`ScriptNotFound` naming
+        every path tried, or :class:`SandboxRefused` for an ``outputs_dir`` or mount outside the file
+        roots (``settings.file_roots``; when empty, ``base_dir`` and the current directory). ``attempt_timeout`` is the activity's own timeout: the script's deadline is
         kept inside it so a slow script ends as a clean ``ScriptTimeout``, not an activity timeout.
         """
         try:
@@ -89,6 +116,7 @@ class ScriptRequest(BaseModel):
             ) from None
         raw_file = params.script_file
         file = resolve_script(raw_file, base_dir, task_id=task_id) if raw_file is not None else None
+        outputs_dir, mounts = _host_paths(params, settings, base_dir, task_id)
 
         context = dict(params.context or {})
         argv: list[str] = []
@@ -117,6 +145,8 @@ class ScriptRequest(BaseModel):
             cpus=cpus,
             image=params.image or settings.sandbox_image,
             max_result_bytes=settings.max_result_bytes,
+            outputs_dir=outputs_dir,
+            mounts=mounts,
             task_id=task_id,
             workflow_id=workflow_id,
             run_id=run_id,
@@ -133,3 +163,40 @@ def resolve_script(raw: str, base_dir: str | None, *, task_id: str | None = None
         raise ScriptNotFound(
             f"python/execute: script '{raw}' not found (looked at: {exc.tried})", task_id=task_id
         ) from None
+
+
+def _host_paths(
+    params: PythonParams, settings: Settings, base_dir: str | None, task_id: str
+) -> tuple[Path | None, list[HostMount]]:
+    """``outputs_dir`` and ``mounts`` resolved (relative to ``base_dir``), each inside the file roots.
+
+    Checked here, on the resolved values, whatever ``validate`` saw: a path that came from a
+    reference is only known now, and the worker's roots are the ones that count.
+    """
+    declared: list[tuple[str, str, Literal["ro", "rw"]]] = []
+    if params.outputs_dir is not None:
+        declared.append(("outputs_dir", params.outputs_dir, "rw"))
+    declared.extend((f"mounts[{i}]", m.path, m.mode) for i, m in enumerate(params.mounts or []))
+    if not declared:
+        return None, []
+    roots = file_roots_for(settings.file_roots, base_dir)
+    by_path: dict[Path, HostMount] = {}
+    outputs_dir: Path | None = None
+    for key, raw, mode in declared:
+        try:
+            path = confine(raw, base_dir, roots, what=key)
+        except OutsideRoots as exc:
+            raise SandboxRefused(f"python/execute: task '{task_id}': {exc}", task_id=task_id) from None
+        if path in _RESERVED_EXACT or any(path == t or path.is_relative_to(t) for t in _RESERVED_TREES):
+            raise InvalidScriptParameters(
+                f"python/execute: parameter '{key}': {path} is reserved for the sandbox itself",
+                key=key,
+                hint="use a directory of your own, e.g. outputs_dir: results",
+                task_id=task_id,
+            )
+        if key == "outputs_dir":
+            outputs_dir = path
+        # The same path twice: read-write wins (one mount point per path in a container).
+        if path not in by_path or mode == "rw":
+            by_path[path] = HostMount(path=path, mode=mode)
+    return outputs_dir, list(by_path.values())

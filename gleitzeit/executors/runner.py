@@ -13,11 +13,12 @@ from gleitzeit.config import Settings
 from gleitzeit.contracts.tasks import PythonResult
 from gleitzeit.executors.base import Executor, Heartbeat, Workspace
 from gleitzeit.executors.docker import DockerExecutor, docker_status
+from gleitzeit.executors.errors import SandboxRefused, ScriptNotFound
 from gleitzeit.executors.local import LocalExecutor
 from gleitzeit.executors.output import interpret
 from gleitzeit.executors.request import ScriptRequest
 
-__all__ = ["choose_executor", "run_script"]
+__all__ = ["choose_executor", "prepare_host_paths", "run_script"]
 
 log = logging.getLogger("gleitzeit.executors")
 
@@ -74,6 +75,7 @@ async def run_script(
     worker's) says whether the local executor forks scripts from its fork server; the request itself
     carries every other setting (``from_parameters`` read them). ``executor`` overrides the choice.
     """
+    await asyncio.to_thread(prepare_host_paths, request)
     runner = executor or await choose_executor(request, settings)
     workspace = await asyncio.to_thread(Workspace.create, request)
     try:
@@ -82,6 +84,28 @@ async def run_script(
         return interpret(run, request, result_file)
     finally:
         _remove_later(workspace)
+
+
+def prepare_host_paths(request: ScriptRequest) -> None:
+    """Create the read-write directories the script was given (``outputs_dir``, ``rw`` mounts) with the
+    worker's user as owner; a read-only mount must exist. Blocking."""
+    for mount in request.mounts:
+        if mount.mode == "ro":
+            if not mount.path.exists():
+                raise ScriptNotFound(
+                    f"python/execute: task '{request.task_id}': mounted path {mount.path} does not exist",
+                    task_id=request.task_id,
+                )
+            continue
+        try:
+            mount.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            what = "outputs_dir" if mount.path == request.outputs_dir else "rw mount"
+            raise SandboxRefused(
+                f"python/execute: task '{request.task_id}': cannot create {what} {mount.path}: "
+                f"{exc.strerror or exc}",
+                task_id=request.task_id,
+            ) from None
 
 
 # Removals still running, referenced so that they are not collected before they finish.

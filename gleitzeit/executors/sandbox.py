@@ -31,6 +31,8 @@ __all__ = [
     "container_labels",
     "container_name",
     "container_spec",
+    "host_mounts",
+    "sandbox_user",
 ]
 
 LABEL_MANAGED = "gleitzeit.managed"
@@ -47,7 +49,7 @@ SANDBOX_USER = "65534:65534"
 # Enough for a script with a few worker processes or threads; a fork bomb hits the wall quickly.
 PIDS_LIMIT = 128
 TMPFS_SIZE = "64m"
-# Largest file a script may write (RLIMIT_FSIZE): caps the result file, the only host file it can write.
+# Largest file a script may write (RLIMIT_FSIZE): caps the result file and each file in an outputs_dir.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 # The container's own deadline, after ours: if the worker dies, the script still ends by itself.
 SELF_KILL_GRACE = 30
@@ -91,6 +93,27 @@ def input_file_mounts(request: ScriptRequest) -> dict[str, dict[str, str]]:
     return {}
 
 
+def host_mounts(request: ScriptRequest) -> dict[str, dict[str, str]]:
+    """The task's ``outputs_dir`` and ``mounts``, each at the same absolute path as on the host (the
+    script reads and writes the paths the workflow names); everything else stays read-only."""
+    return {str(m.path): {"bind": str(m.path), "mode": m.mode} for m in request.mounts}
+
+
+def sandbox_user(request: ScriptRequest) -> str:
+    """``nobody`` unless the script writes on the host: then the worker's own uid:gid.
+
+    Why: ``nobody`` owns nothing, in the image or on the host, which is what a read-only sandbox
+    wants. Files written into an ``outputs_dir`` would belong to 65534, so the user could neither
+    delete nor overwrite them, and ``nobody`` could only write a directory opened to everyone. The
+    worker's uid (gid, no supplementary groups) writes exactly where the worker itself may, and owns
+    nothing inside the container, whose root file system stays read-only; every other limit
+    (no capabilities, no-new-privileges, no network) is the same.
+    """
+    if request.writes_host and hasattr(os, "getuid"):
+        return f"{os.getuid()}:{os.getgid()}"
+    return SANDBOX_USER
+
+
 def container_spec(request: ScriptRequest, workspace: Workspace, name: str) -> dict[str, Any]:
     """Keyword arguments for ``client.containers.create``: the script and every limit."""
     script = f"{CONTAINER_IN}/{workspace.script_name}"
@@ -123,9 +146,11 @@ def container_spec(request: ScriptRequest, workspace: Workspace, name: str) -> d
             str(workspace.in_dir): {"bind": CONTAINER_IN, "mode": "ro"},
             str(workspace.out_dir): {"bind": CONTAINER_OUT, "mode": "rw"},
             **input_file_mounts(request),
+            **host_mounts(request),
         },
-        "working_dir": "/tmp",
-        "user": SANDBOX_USER,
+        # In the outputs directory, a relative `open("report.json", "w")` lands where the user looks.
+        "working_dir": str(request.outputs_dir) if request.outputs_dir is not None else "/tmp",
+        "user": sandbox_user(request),
         "network_mode": "bridge" if request.network else "none",
         "mem_limit": int(request.memory),
         # Equal to mem_limit: no swap, so a memory hog is killed instead of thrashing the host.

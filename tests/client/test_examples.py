@@ -7,9 +7,12 @@ The examples are copied into a file root of the API first (what they write stays
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import signal
 import sys
+import uuid
 import warnings
 from pathlib import Path
 
@@ -21,6 +24,9 @@ from tests.fixtures.client import REPO, ClientStack
 pytestmark = [pytest.mark.temporal, pytest.mark.llm, pytest.mark.slow, pytest.mark.timeout(300)]
 
 EXAMPLES = REPO / "examples" / "client"
+# The seed reference's "Complete Example" as written there (only the model differs), with the kind of
+# save_results.py its reader would write.
+SEED_EXAMPLE = REPO / "tests" / "data" / "seed_complete_example"
 # Helpers the examples call, not examples themselves.
 HELPERS = {"process_data.py", "save_results.py"}
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if p.name not in HELPERS)
@@ -81,3 +87,41 @@ def test_only_the_sdk_teardown_abort_is_let_through() -> None:
     assert not sdk_teardown_abort(1, seen)
     assert not sdk_teardown_abort(-6, "Fatal Python error: Segmentation fault\n")
     assert not sdk_teardown_abort(-11, seen)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("example", ["complete_pipeline", "seed"])
+async def test_the_complete_example_saves_its_report_from_the_docker_sandbox(
+    client_stack: ClientStack, docker_image: str, example: str
+) -> None:
+    """Under the default executor (auto: Docker, which is there) the script writes its report next to
+    itself: its directory is its outputs_dir, mounted read-write, the file owned by the user."""
+    del docker_image  # required: the engine and the sandbox image must be there
+    workdir = client_stack.root / f"complete-{example}-docker"
+    if example == "seed":
+        shutil.copytree(SEED_EXAMPLE, workdir)
+        script = "pipeline.py"
+    else:
+        workdir.mkdir()
+        for name in ("complete_pipeline.py", "save_results.py", "documents"):
+            copy = shutil.copytree if (EXAMPLES / name).is_dir() else shutil.copy
+            copy(EXAMPLES / name, workdir / name)
+        script = "complete_pipeline.py"
+    env = stack_env(client_stack, "native")
+    env.pop("GLEITZEIT_EXECUTOR", None)  # the default: auto
+    # A queue of its own: the child's worker (not the stack's local-executor workers) runs the script.
+    env["GLEITZEIT_TASK_QUEUE"] = f"docker-example-{uuid.uuid4().hex[:8]}"
+    done = await run_process([sys.executable, script], env, cwd=workdir)
+    if not sdk_teardown_abort(done.returncode, done.stderr):
+        assert done.returncode == 0, f"{example} failed:\n{done.stdout}\n{done.stderr[-4000:]}"
+    assert "Pipeline complete" in done.stdout and "(docker executor)" in done.stderr
+    report = workdir / "report.json"
+    saved = json.loads(report.read_text())
+    assert set(saved) == {"summaries", "analysis"}
+    assert sorted(saved["summaries"]) == ["forests.txt", "rivers.txt"]
+    assert isinstance(saved["analysis"], str) and saved["analysis"]
+    assert (report.stat().st_uid, report.stat().st_gid) == (os.getuid(), os.getgid())
+    if example == "seed":
+        assert "'host': 'sandbox'" in done.stdout  # the container's hostname: it ran in Docker
+    report.unlink()  # the user may delete it
+    assert not report.exists()

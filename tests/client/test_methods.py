@@ -16,6 +16,7 @@ import pytest
 from gleitzeit import (
     GleitzeitClient,
     ModelNotFoundError,
+    PermissionDeniedError,
     ScriptError,
     Task,
     TaskExecutionError,
@@ -248,6 +249,23 @@ async def test_execute_python_script(client: GleitzeitClient, client_stack: Clie
     failing = write(client_stack.root, "fails.py", "import sys\nprint('bad', file=sys.stderr)\nsys.exit(4)\n")
     with pytest.raises(ScriptError):
         await client.execute_python_script(str(failing))
+
+
+async def test_execute_python_script_writes_its_outputs_dir(
+    client: GleitzeitClient, client_stack: ClientStack, mode: str
+) -> None:
+    code = "import json, os\nopen('out.txt', 'w').write('x')\nprint(json.dumps(os.getcwd()))\n"
+    script = write(client_stack.root, f"writes_{mode}.py", code)
+    # By default the script's own directory, as the reference's Complete Example expects.
+    assert await client.execute_python_script(str(script)) == str(script.parent.resolve())
+    target = client_stack.root / f"outs-{mode}" / "deeper"
+    assert await client.execute_python_script(str(script), outputs_dir=target) == str(target.resolve())
+    assert (target / "out.txt").read_text() == "x"
+    # Outside the file roots: refused before it runs (403 over the REST API, validation in native).
+    elsewhere = client_stack.root.parent / f"not-a-root-{mode}"
+    with pytest.raises((PermissionDeniedError, ValidationError), match="outside"):
+        await client.execute_python_script(str(script), outputs_dir=elsewhere)
+    assert not elsewhere.exists()
 
 
 async def test_start_workflow_handle(client: GleitzeitClient) -> None:

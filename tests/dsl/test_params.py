@@ -145,3 +145,48 @@ def test_every_method_has_one_model() -> None:
     assert set(PARAMS) == {"llm/chat", "llm/generate", "llm/vision", "llm/embed", "python/execute"}
     assert "num_predict" in accepted_keys("llm/chat") and "max_tokens" in accepted_keys("llm/generate")
     assert "file_path" in accepted_keys("python/execute") and accepted_keys("nope") == ()
+
+
+def test_outputs_dir_and_mounts_in_every_form_validate_and_resolve(tmp_path: Path) -> None:
+    (tmp_path / "inputs").mkdir()
+    wf = tmp_path / "wf.yaml"
+    wf.write_text(
+        _python_task(
+            "      outputs_dir: results\n"
+            "      mounts: [inputs, 'inputs:ro', 'shared:rw', {path: more, mode: rw}]\n"
+        )
+    )
+    assert validate_workflow(wf) == []
+    params = load_workflow(wf).tasks[0].parameters
+    assert params["outputs_dir"] == "results"  # as written: relative to the spec's base_dir
+    request = ScriptRequest.from_parameters(params, settings=Settings(), task_id="p", base_dir=str(tmp_path))
+    root = tmp_path.resolve()
+    assert request.outputs_dir == root / "results"
+    assert [(m.path, m.mode) for m in request.mounts] == [
+        (root / "results", "rw"),
+        (root / "inputs", "ro"),
+        (root / "shared", "rw"),
+        (root / "more", "rw"),
+    ]
+
+
+def test_paths_outside_the_file_roots_are_refused_at_their_line(tmp_path: Path) -> None:
+    wf = tmp_path / "wf.yaml"
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    wf.write_text(
+        _python_task(f"      outputs_dir: {elsewhere}\n      mounts: ['../{elsewhere.name}:rw', missing]\n")
+    )
+    problems = validate_workflow(wf)
+    assert [(p.code, p.line, p.key) for p in problems] == [
+        ("outside-file-roots", 7, "parameters.outputs_dir"),
+        ("outside-file-roots", 8, "parameters.mounts[0]"),
+        ("file-not-found", 8, "parameters.mounts[1]"),
+    ]
+    assert problems[0].task == "p" and str(tmp_path) in (problems[0].hint or "")
+    assert "GLEITZEIT_FILE_ROOTS" in (problems[0].hint or "")
+
+
+def test_a_bad_mount_names_its_item() -> None:
+    problems = validate_workflow(_python_task("      mounts: ['data:rw', {path: x, mode: wx}]\n"))
+    assert [(p.code, p.key) for p in problems] == [("parameter-type", "parameters.mounts[1]")]
+    assert "ro|rw" in problems[0].message

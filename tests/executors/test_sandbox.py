@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -68,3 +69,35 @@ def test_the_spec_applies_every_limit(tmp_path: Path) -> None:
         assert container_spec(with_network, ws, "gz-y")["network_mode"] == "bridge"
     finally:
         ws.remove()
+
+
+def test_an_outputs_dir_is_the_one_writable_host_path_and_the_worker_owns_it(tmp_path: Path) -> None:
+    (tmp_path / "inputs").mkdir()
+    req = ScriptRequest.from_parameters(
+        {"code": "pass", "outputs_dir": "results", "mounts": ["inputs"]},
+        settings=Settings(),
+        task_id="step",
+        base_dir=str(tmp_path),
+    )
+    ws = Workspace.create(req)
+    try:
+        spec = container_spec(req, ws, "gz-x")
+    finally:
+        ws.remove()
+    results, inputs = str(tmp_path.resolve() / "results"), str(tmp_path.resolve() / "inputs")
+    # Same path inside as outside, read-write only for the outputs; the rest as before.
+    assert spec["volumes"][results] == {"bind": results, "mode": "rw"}
+    assert spec["volumes"][inputs] == {"bind": inputs, "mode": "ro"}
+    assert spec["working_dir"] == results
+    assert spec["environment"]["GLEITZEIT_OUTPUTS_DIR"] == results
+    assert spec["user"] == f"{os.getuid()}:{os.getgid()}"
+    assert spec["read_only"] is True and spec["cap_drop"] == ["ALL"] and spec["network_mode"] == "none"
+    # Read-only mounts alone write nothing on the host: the script stays nobody.
+    reader = req.model_copy(update={"outputs_dir": None, "mounts": req.mounts[1:]})
+    ws = Workspace.create(reader)
+    try:
+        spec = container_spec(reader, ws, "gz-y")
+    finally:
+        ws.remove()
+    assert spec["user"] == "65534:65534" and spec["working_dir"] == "/tmp"
+    assert "GLEITZEIT_OUTPUTS_DIR" not in spec["environment"]

@@ -28,7 +28,7 @@ from gleitzeit.dsl.params.llm import (
     TextParams,
     VisionParams,
 )
-from gleitzeit.dsl.params.python import PythonParams
+from gleitzeit.dsl.params.python import MountParam, PythonParams, declared_paths
 
 __all__ = [
     "OLLAMA_OPTION_KEYS",
@@ -40,6 +40,7 @@ __all__ = [
     "LlmParams",
     "Message",
     "MethodParams",
+    "MountParam",
     "ParamIssue",
     "PythonParams",
     "TextParams",
@@ -47,6 +48,7 @@ __all__ = [
     "accepted_keys",
     "check_parameters",
     "file_parameters",
+    "mount_parameters",
     "normalise_parameters",
     "runtime_problem",
     "validate_parameters",
@@ -104,6 +106,12 @@ def file_parameters(method: str, params: Mapping[str, Any]) -> list[tuple[tuple[
         if isinstance(v, list):
             found.extend(((key, i), x) for i, x in enumerate(v) if isinstance(x, str) and x and not is_ref(x))
     return found
+
+
+def mount_parameters(method: str, params: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str, str]]:
+    """(path in params, path, ``ro``/``rw``) of every plain host path a task has mounted into its sandbox
+    (``outputs_dir`` and ``mounts`` of ``python/execute``); these must lie inside the file roots."""
+    return declared_paths(params) if method == "python/execute" else []
 
 
 def validate_parameters(method: str, params: Mapping[str, Any]) -> MethodParams:

@@ -245,7 +245,7 @@ def runtime_problem(exc: pydantic.ValidationError) -> tuple[str, str, str]:
         key = ""
     elif loc[0] == "env" and len(loc) > 1:
         key = f"env.{loc[1]}"
-    elif loc[0] in ("messages", "args", "files", "images", "image_paths") and len(loc) > 1:
+    elif loc[0] in ("messages", "args", "files", "images", "image_paths", "mounts") and len(loc) > 1:
         index = next((x for x in loc[1:] if _INDEX.match(x)), None)
         key = f"{loc[0]}[{index}]" if index is not None else loc[0]
     else:

@@ -1,9 +1,13 @@
 """Parameters of ``python/execute``: the script (``file``, its alias ``file_path``, or inline ``code``),
-its JSON ``context``, ``args``, ``env`` and the sandbox's limits.
+its JSON ``context``, ``args``, ``env``, the sandbox's limits, and the host paths it may use:
+``outputs_dir`` (a directory it writes, read-write) and ``mounts`` (more paths, read-only unless ``rw``).
 
 The executor builds its ``ScriptRequest`` from this model (gleitzeit.executors.request), so what
 ``gleitzeit validate`` accepts is what runs. ``memory`` is a size (gleitzeit.core.units: ``256m``,
-``256Mi``, ``1g``...), at least the 6 MiB a container needs; ``timeout`` a duration.
+``256Mi``, ``1g``...), at least the 6 MiB a container needs; ``timeout`` a duration. ``outputs_dir``
+and each mount path are relative to the workflow's directory, like ``file``; a mount is ``"path"``,
+``"path:ro"``, ``"path:rw"`` or ``{path: ..., mode: ro|rw}``. Whether they lie inside the file roots
+is checked by the loader (plain paths) and by the executor (every path, resolved).
 """
 
 from __future__ import annotations
@@ -12,7 +16,15 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, WrapValidator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WrapValidator,
+)
 from pydantic_core import PydanticCustomError
 
 from gleitzeit.dsl.params.base import (
@@ -27,7 +39,14 @@ from gleitzeit.dsl.params.base import (
     is_ref,
 )
 
-__all__ = ["DEFAULT_MEMORY", "MIN_MEMORY_BYTES", "PythonParams"]
+__all__ = [
+    "DEFAULT_MEMORY",
+    "MIN_MEMORY_BYTES",
+    "MountParam",
+    "PythonParams",
+    "declared_paths",
+    "split_mount",
+]
 
 DEFAULT_MEMORY = "256m"
 # Docker refuses memory limits under 6 MiB.
@@ -92,6 +111,30 @@ def _path(v: Any) -> Any:
     return v
 
 
+def split_mount(v: str) -> tuple[str, str]:
+    """``"data:rw"`` -> ``("data", "rw")``; without a ``:ro``/``:rw`` suffix the mode is ``ro``."""
+    head, sep, mode = v.rpartition(":")
+    if sep and head and mode in ("ro", "rw"):
+        return head, mode
+    return v, "ro"
+
+
+def _mount(v: Any) -> Any:
+    if isinstance(v, str):
+        path, mode = split_mount(v)
+        return {"path": path, "mode": mode}
+    return v
+
+
+class MountParam(BaseModel):
+    """One host path the script sees at the same absolute path: read-only (``ro``) or read-write (``rw``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    path: Annotated[str, AfterValidator(_path), Late]
+    mode: Literal["ro", "rw"] = "ro"
+
+
 class PythonParams(MethodParams):
     method = "python/execute"
 
@@ -115,6 +158,12 @@ class PythonParams(MethodParams):
     )
     cpus: Annotated[float | None, Field(gt=0), Late] = expected("a number above 0")
     image: Annotated[str | None, Late] = expected("a string")
+    outputs_dir: Annotated[str | None, AfterValidator(_path), Late] = expected(
+        "a directory path (relative to the workflow's directory)"
+    )
+    mounts: Annotated[list[Annotated[MountParam, BeforeValidator(_mount)]] | None, Late] = expected(
+        "a list of paths ('data', 'results:rw') or mappings {path: ..., mode: ro|rw}"
+    )
 
     @classmethod
     def requirements(cls, params: Mapping[str, Any]) -> list[ParamIssue]:
@@ -127,6 +176,8 @@ class PythonParams(MethodParams):
 
     @classmethod
     def nested_issues(cls, key: str, value: Any, errors: list[Any]) -> list[ParamIssue] | None:
+        if key == "mounts" and isinstance(value, list):
+            return _mount_issues(value, errors)
         if key != "env" or not isinstance(value, dict):
             return None
         names = {e["loc"][1] for e in errors if len(e["loc"]) > 1}
@@ -146,3 +197,42 @@ class PythonParams(MethodParams):
     @property
     def script_file(self) -> str | None:
         return self.file if self.file is not None else self.file_path
+
+
+def _mount_issues(value: list[Any], errors: list[Any]) -> list[ParamIssue] | None:
+    """One issue per bad item of ``mounts``, naming it (``mounts[1]``) and the forms it may take."""
+    indexes = sorted({e["loc"][1] for e in errors if len(e["loc"]) > 1 and isinstance(e["loc"][1], int)})
+    if not indexes:
+        return None
+    return [
+        ParamIssue(
+            ("mounts", i),
+            "parameter-type",
+            f"mounts[{i}] must be a path ('data', 'results:rw') or a mapping {{path: ..., mode: ro|rw}}, "
+            f"not {value[i]!r}",
+            "write 'path' (read-only), 'path:rw' (read-write) or {path: ..., mode: rw}",
+        )
+        for i in indexes
+    ]
+
+
+def declared_paths(params: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str, str]]:
+    """(path in params, host path as written, ``ro``/``rw``) of every plain (reference-free) path of
+    ``outputs_dir`` and ``mounts``, read from the raw parameters (what the loader checks)."""
+    found: list[tuple[tuple[str | int, ...], str, str]] = []
+    out = params.get("outputs_dir")
+    if isinstance(out, str) and out.strip() and not is_ref(out):
+        found.append((("outputs_dir",), out, "rw"))
+    mounts = params.get("mounts")
+    for i, item in enumerate(mounts if isinstance(mounts, list) else []):
+        if isinstance(item, str):
+            path, mode = split_mount(item)
+            sub: tuple[str | int, ...] = ("mounts", i)
+        elif isinstance(item, dict) and isinstance(item.get("path"), str):
+            path, mode = item["path"], item.get("mode", "ro")
+            sub = ("mounts", i, "path")
+        else:
+            continue
+        if path.strip() and not is_ref(path) and mode in ("ro", "rw"):
+            found.append((sub, path, mode))
+    return found
