@@ -12,6 +12,7 @@ becomes ``file``, and a ``timeout`` written as a duration (``5m``) becomes secon
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,7 @@ from gleitzeit.dsl.params.llm import (
 from gleitzeit.dsl.params.python import PythonParams
 
 __all__ = [
+    "COMPAT_IGNORED",
     "OLLAMA_OPTION_KEYS",
     "PARAMS",
     "ChatLikeParams",
@@ -55,6 +57,21 @@ __all__ = [
 PARAMS: dict[str, type[MethodParams]] = {
     m.method: m for m in (ChatParams, GenerateParams, VisionParams, EmbedParams, PythonParams)
 }
+
+log = logging.getLogger("gleitzeit.dsl")
+
+# Parameters the original Gleitzeit's files use that have no effect here: accepted (its files load
+# unchanged), dropped by the loader with a warning saying why. Key -> why it does nothing.
+_ONE_HOST = "one Ollama host serves every task (OLLAMA_HOST); there is nothing to route"
+COMPAT_IGNORED: dict[str, str] = {
+    "batch_mode": "the original declared it but never acted on it; use a batch workflow or foreach",
+    "load_balancing_strategy": _ONE_HOST,
+    "instance_tags": _ONE_HOST,
+    "require_gpu": _ONE_HOST,
+}
+# The original's python execution modes -> our executor (others, e.g. 'datascience', keep ours).
+_EXECUTION_MODES = {"local": "local", "sandboxed": "docker", "docker": "docker", "container": "docker"}
+_PYTHON_RENAMES = (("memory_limit", "memory"), ("cpu_limit", "cpus"))
 
 # Parameters naming a file the task reads from disk (one path, or a list of them).
 _SINGLE_FILE = ("file", "file_path", "image_path")
@@ -82,6 +99,20 @@ def normalise_parameters(method: str, params: Mapping[str, Any]) -> dict[str, An
         out["messages"] = [{"role": "user", "content": out.pop("prompt")}]
     if method == "python/execute" and "file_path" in out and "file" not in out:
         out["file"] = out.pop("file_path")
+    if method == "python/execute":
+        for old, new in _PYTHON_RENAMES:
+            if old in out:
+                value = out.pop(old)
+                out.setdefault(new, value)
+        mode = out.pop("execution_mode", None)
+        if isinstance(mode, str) and mode in _EXECUTION_MODES:
+            out.setdefault("executor", _EXECUTION_MODES[mode])
+        elif mode is not None:
+            log.warning("python/execute: execution_mode %r has no equivalent here; ignored", mode)
+    if method in PARAMS and method != "python/execute":
+        for key in [k for k in out if k in COMPAT_IGNORED]:
+            out.pop(key)
+            log.warning("%s: parameter '%s' is accepted and has no effect: %s", method, key, COMPAT_IGNORED[key])
     timeout = out.get("timeout")
     if isinstance(timeout, str) and not is_ref(timeout):
         try:
