@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field, field_validator
@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     api_port: int = DEFAULT_API_PORT
     api_token: str | None = None
     file_roots: list[Path] = Field(default_factory=list)
+
+    # MCP servers for mcp/tool.* tasks, in the original Gleitzeit's ``mcp.servers`` format: a JSON list
+    # here (GLEITZEIT_MCP_SERVERS), and the ``mcp.servers`` of the original's config file.
+    mcp_servers: list[dict[str, Any]] = Field(default_factory=list)
+    mcp_config_file: Path = Field(default_factory=lambda: Path.home() / ".gleitzeit" / "config.yaml")
 
     @field_validator("ollama_host")
     @classmethod

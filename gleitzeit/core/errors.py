@@ -11,6 +11,7 @@ failures::
     │   ├── TemporalUnavailableError
     │   ├── LLMUnavailableError
     │   ├── DockerUnavailableError
+    │   ├── McpServerError            an MCP server did not start or answer (names server, command)
     │   └── ForkServerLost        (gleitzeit.executors) the local executor's fork server died
     ├── NotFoundError                 unknown workflow id, model, file ...
     │   ├── WorkflowNotFoundError
@@ -40,6 +41,7 @@ __all__ = [
     "ExecutionError",
     "GleitzeitError",
     "LLMUnavailableError",
+    "McpServerError",
     "ModelNotFoundError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -135,6 +137,10 @@ class LLMUnavailableError(ServiceUnavailableError):
 
 class DockerUnavailableError(ServiceUnavailableError):
     """No Docker engine answers."""
+
+
+class McpServerError(ServiceUnavailableError):
+    """An MCP server did not start, or did not answer; the message names the server and its command."""
 
 
 class NotFoundError(GleitzeitError, LookupError):

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gleitzeit.core.units import parse_duration
+from gleitzeit.dsl.methods import mcp_tool_name
 from gleitzeit.dsl.params.base import MethodParams, ParamIssue, is_ref, runtime_problem
 from gleitzeit.dsl.params.llm import (
     OLLAMA_OPTION_KEYS,
@@ -29,6 +30,7 @@ from gleitzeit.dsl.params.llm import (
     TextParams,
     VisionParams,
 )
+from gleitzeit.dsl.params.mcp import MCP_SERVERS_KEY, McpListParams, McpToolParams, tool_arguments
 from gleitzeit.dsl.params.python import PythonParams
 
 __all__ = [
@@ -40,6 +42,9 @@ __all__ = [
     "EmbedParams",
     "GenerateParams",
     "LlmParams",
+    "MCP_SERVERS_KEY",
+    "McpListParams",
+    "McpToolParams",
     "Message",
     "MethodParams",
     "ParamIssue",
@@ -50,13 +55,23 @@ __all__ = [
     "check_parameters",
     "file_parameters",
     "normalise_parameters",
+    "params_model",
     "runtime_problem",
+    "tool_arguments",
     "validate_parameters",
 ]
 
 PARAMS: dict[str, type[MethodParams]] = {
-    m.method: m for m in (ChatParams, GenerateParams, VisionParams, EmbedParams, PythonParams)
+    **{m.method: m for m in (ChatParams, GenerateParams, VisionParams, EmbedParams, PythonParams)},
+    "mcp/tools.list": McpListParams,
+    "mcp/servers.list": McpListParams,
 }
+
+
+def params_model(method: str) -> type[MethodParams] | None:
+    """The parameter model of a canonical method (every ``mcp/tool.NAME`` shares one)."""
+    return McpToolParams if mcp_tool_name(method) else PARAMS.get(method)
+
 
 log = logging.getLogger("gleitzeit.dsl")
 
@@ -80,13 +95,13 @@ _MANY_FILES = ("files", "image_paths")
 
 def accepted_keys(method: str) -> tuple[str, ...]:
     """Every parameter ``method`` takes (empty for an unknown method)."""
-    model = PARAMS.get(method)
+    model = params_model(method)
     return model.accepted() if model is not None else ()
 
 
 def check_parameters(method: str, params: Mapping[str, Any]) -> list[ParamIssue]:
     """Every problem with ``params`` for canonical ``method`` (unknown keys, types, requirements)."""
-    model = PARAMS.get(method)
+    model = params_model(method)
     if model is None:
         return []
     return model.load_issues({str(k): v for k, v in params.items()})
@@ -109,10 +124,12 @@ def normalise_parameters(method: str, params: Mapping[str, Any]) -> dict[str, An
             out.setdefault("executor", _EXECUTION_MODES[mode])
         elif mode is not None:
             log.warning("python/execute: execution_mode %r has no equivalent here; ignored", mode)
-    if method in PARAMS and method != "python/execute":
+    if method in PARAMS and method.startswith("llm/"):
         for key in [k for k in out if k in COMPAT_IGNORED]:
             out.pop(key)
-            log.warning("%s: parameter '%s' is accepted and has no effect: %s", method, key, COMPAT_IGNORED[key])
+            log.warning(
+                "%s: parameter '%s' is accepted and has no effect: %s", method, key, COMPAT_IGNORED[key]
+            )
     timeout = out.get("timeout")
     if isinstance(timeout, str) and not is_ref(timeout):
         try:
@@ -139,4 +156,7 @@ def file_parameters(method: str, params: Mapping[str, Any]) -> list[tuple[tuple[
 
 def validate_parameters(method: str, params: Mapping[str, Any]) -> MethodParams:
     """The resolved parameters of a run, checked strictly; pydantic.ValidationError when they are not."""
-    return PARAMS[method].model_validate(dict(params))
+    model = params_model(method)
+    if model is None:
+        raise KeyError(method)
+    return model.model_validate(dict(params))
