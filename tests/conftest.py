@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.temporal",
     "tests.fixtures.docker",
     "tests.fixtures.client",
+    "tests.fixtures.original",
 ]
