@@ -62,7 +62,19 @@ def _mcp_servers(data: dict[str, Any], r: Reporter) -> list[dict[str, Any]]:
             hint="each server needs a name and, for stdio, a command (see README: MCP tool tasks)",
         )
         return []
-    return [s.model_dump(exclude_defaults=True) for s in servers]
+    # ``${VAR}`` in a server entry is an environment variable, expanded where the server starts:
+    # written as a literal (``$${``) so the workflow does not take it for a reference to a task.
+    return [_literal(s.model_dump(exclude_defaults=True)) for s in servers]
+
+
+def _literal(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("${", "$${")
+    if isinstance(value, list):
+        return [_literal(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _literal(v) for k, v in value.items()}
+    return value
 
 
 def _text(data: dict[str, Any], key: str, r: Reporter) -> str | None:

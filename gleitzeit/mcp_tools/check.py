@@ -16,6 +16,7 @@ from gleitzeit.contracts.spec import WorkflowSpec
 from gleitzeit.core.errors import McpServerError, Problem
 from gleitzeit.dsl.methods import mcp_tool_name
 from gleitzeit.dsl.params.mcp import MCP_SERVERS_KEY
+from gleitzeit.dsl.references import resolve
 from gleitzeit.dsl.suggest import did_you_mean
 from gleitzeit.mcp_tools.client import list_tools
 from gleitzeit.mcp_tools.servers import candidates_for, configured_servers, parse_servers
@@ -40,7 +41,8 @@ async def check_tools(
     tasks = [t for t in spec.tasks if mcp_tool_name(t.method)]
     if not tasks:
         return out
-    pipeline = parse_servers(tasks[0].parameters.get(MCP_SERVERS_KEY) or [], "mcp")
+    # As written in the spec, ${VAR} is escaped ($${VAR}); resolving with no results unescapes it.
+    pipeline = parse_servers(resolve(tasks[0].parameters.get(MCP_SERVERS_KEY) or [], {}, {}), "mcp")
     servers = configured_servers(settings, pipeline)
     wanted = {s.name: s for t in tasks for s, _ in candidates_for(mcp_tool_name(t.method) or "", servers)}
     names = sorted(wanted)
