@@ -229,7 +229,7 @@ def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str
         for t in raw_tasks:
             _check_files(t, r, base_dir)
             if t.method is not None:
-                t.parameters = normalise_parameters(t.method, t.parameters)
+                t.parameters = normalise_parameters(t.method, t.parameters, t.label)
                 if mcp_servers and method_info(t.method).family == "mcp":
                     t.parameters[MCP_SERVERS_KEY] = mcp_servers
     outputs = data.get("outputs") or {}

@@ -107,8 +107,10 @@ def check_parameters(method: str, params: Mapping[str, Any]) -> list[ParamIssue]
     return model.load_issues({str(k): v for k, v in params.items()})
 
 
-def normalise_parameters(method: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters in the shape the activities receive (conveniences folded)."""
+def normalise_parameters(method: str, params: Mapping[str, Any], task: str | None = None) -> dict[str, Any]:
+    """The parameters in the shape the activities receive (conveniences folded); ``task`` names the
+    task in the warnings about the original's parameters that do nothing here."""
+    who = f"task '{task}' ({method})" if task else method
     out = dict(params)
     if method == "llm/chat" and "prompt" in out and "messages" not in out:
         out["messages"] = [{"role": "user", "content": out.pop("prompt")}]
@@ -123,12 +125,12 @@ def normalise_parameters(method: str, params: Mapping[str, Any]) -> dict[str, An
         if isinstance(mode, str) and mode in _EXECUTION_MODES:
             out.setdefault("executor", _EXECUTION_MODES[mode])
         elif mode is not None:
-            log.warning("python/execute: execution_mode %r has no equivalent here; ignored", mode)
+            log.warning("%s: execution_mode %r has no equivalent here; ignored", who, mode)
     if method in PARAMS and method.startswith("llm/"):
         for key in [k for k in out if k in COMPAT_IGNORED]:
             out.pop(key)
             log.warning(
-                "%s: parameter '%s' is accepted and has no effect: %s", method, key, COMPAT_IGNORED[key]
+                "%s: parameter '%s' is accepted and has no effect: %s", who, key, COMPAT_IGNORED[key]
             )
     timeout = out.get("timeout")
     if isinstance(timeout, str) and not is_ref(timeout):
