@@ -129,9 +129,7 @@ def normalise_parameters(method: str, params: Mapping[str, Any], task: str | Non
     if method in PARAMS and method.startswith("llm/"):
         for key in [k for k in out if k in COMPAT_IGNORED]:
             out.pop(key)
-            log.warning(
-                "%s: parameter '%s' is accepted and has no effect: %s", who, key, COMPAT_IGNORED[key]
-            )
+            log.warning("%s: parameter '%s' is accepted and has no effect: %s", who, key, COMPAT_IGNORED[key])
     timeout = out.get("timeout")
     if isinstance(timeout, str) and not is_ref(timeout):
         try:
