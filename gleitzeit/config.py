@@ -127,6 +127,11 @@ class Settings(BaseSettings):
             return parse_size(value)
         return value
 
+    # MCP servers for mcp/tool.* tasks, in the original Gleitzeit's ``mcp.servers`` format: a JSON list
+    # here (GLEITZEIT_MCP_SERVERS), and the ``mcp.servers`` of the original's config file.
+    mcp_servers: list[dict[str, Any]] = Field(default_factory=list)
+    mcp_config_file: Path = Field(default_factory=lambda: Path.home() / ".gleitzeit" / "config.yaml")
+
     @field_validator("ollama_host")
     @classmethod
     def _normalise_ollama_host(cls, value: str) -> str:

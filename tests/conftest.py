@@ -5,6 +5,7 @@ pytest_plugins = [
     "tests.fixtures.temporal",
     "tests.fixtures.docker",
     "tests.fixtures.client",
+    "tests.fixtures.original",
 ]
 
 # tests/data holds inputs for tests, among them *.test.yaml files (some broken on purpose) that

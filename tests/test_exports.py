@@ -18,6 +18,7 @@ EXPECTED = {
     "GleitzeitError",
     "LLMUnavailableError",
     "LogEvent",
+    "McpServerError",
     "ModelNotFoundError",
     "NotFoundError",
     "PayloadTooLargeError",

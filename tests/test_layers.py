@@ -18,7 +18,7 @@ PACKAGE = Path(gleitzeit.__file__).parent
 # Bottom to top. A module may import from its own layer or any layer below.
 LAYERS: list[set[str]] = [
     {"core", "contracts", "config"},
-    {"dsl", "executors", "llm_server"},
+    {"dsl", "executors", "llm_server", "mcp_tools"},
     {"activities"},
     {"workflows"},
     {"batch"},

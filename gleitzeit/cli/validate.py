@@ -9,6 +9,7 @@ test file (``gleitzeit.testing``): its pipeline, tasks, regexes and expect keys.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -18,9 +19,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from gleitzeit.cli.app import app
+from gleitzeit.config import get_settings
 from gleitzeit.core.errors import Problem, ValidationError
 from gleitzeit.dsl.inputs import bind_inputs
 from gleitzeit.dsl.loader import load_workflow
+from gleitzeit.mcp_tools.check import check_tools
 from gleitzeit.testing.testfile import TEST_SUFFIX, load_test_file
 
 __all__ = ["format_problem", "validate"]
@@ -102,6 +105,11 @@ def validate(
             n_tasks = len(spec.tasks)
             if given:
                 bind_inputs(spec, given)
+            # MCP tool names are checked against the servers that answer (bounded; notes for the rest).
+            tools = asyncio.run(check_tools(spec, get_settings()))
+            problems = tools.problems
+            for note in tools.notes:
+                typer.echo(f"{f}: note: {note}", err=True)
         except ValidationError as exc:
             problems = exc.problems
         any_invalid = any_invalid or bool(problems)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from gleitzeit.contracts.spec import RetrySpec
 
-__all__ = ["EmbedResult", "LlmResult", "PythonResult", "TaskInput"]
+__all__ = ["EmbedResult", "LlmResult", "McpResult", "PythonResult", "TaskInput"]
 
 
 class TaskInput(BaseModel):
@@ -68,3 +68,19 @@ class PythonResult(BaseModel):
     duration: float = 0.0  # seconds
     # Which worker process ran the attempt ("hostname:pid"): shows how work spread over the workers.
     worker: str = ""
+
+
+class McpResult(BaseModel):
+    """An MCP tool call, in the original Gleitzeit's shape ``{response, tool, success}``.
+
+    ``response`` is the tool's text (its text content blocks joined); ``result`` its value: the
+    structured content (unwrapped when it is ``{"result": value}``, as SDK servers wrap plain return
+    values), else the text. So ``${echo.response}`` is the echoed text and ``${sum.result}`` the number.
+    """
+
+    response: str = ""
+    result: Any = None
+    tool: str
+    server: str = ""
+    success: bool = True
+    structured: dict[str, Any] | None = None

@@ -12,6 +12,7 @@ failures::
     │   ├── TemporalUnavailableError
     │   ├── LLMUnavailableError
     │   ├── DockerUnavailableError
+    │   ├── McpServerError            an MCP server did not start or answer (names server, command)
     │   └── ForkServerLost        (gleitzeit.executors) the local executor's fork server died
     ├── NotFoundError                 unknown workflow id, model, file ...
     │   ├── WorkflowNotFoundError
@@ -41,6 +42,7 @@ __all__ = [
     "ExecutionError",
     "GleitzeitError",
     "LLMUnavailableError",
+    "McpServerError",
     "ModelNotFoundError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -141,6 +143,10 @@ class LLMUnavailableError(ServiceUnavailableError):
 
 class DockerUnavailableError(ServiceUnavailableError):
     """No Docker engine answers."""
+
+
+class McpServerError(ServiceUnavailableError):
+    """An MCP server did not start, or did not answer; the message names the server and its command."""
 
 
 class NotFoundError(GleitzeitError, LookupError):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from gleitzeit.core.errors import NotFoundError, PermissionDeniedError
 
-__all__ = ["MissingFile", "OutsideRoots", "confine", "file_roots_for", "find_file"]
+__all__ = ["MissingFile", "OutsideRoots", "confine", "file_roots_for", "find_directory", "find_file"]
 
 
 class MissingFile(NotFoundError):
@@ -31,14 +31,25 @@ class MissingFile(NotFoundError):
         super().__init__(f"{what} '{raw}' not found (looked at: {self.tried})")
 
 
+def _candidates(raw: str, base_dir: str | None) -> list[Path]:
+    path = Path(os.path.expanduser(raw))
+    if path.is_absolute():
+        return [path]
+    return ([Path(base_dir) / path] if base_dir else []) + [Path.cwd() / path]
+
+
+def find_directory(raw: str, base_dir: str | None) -> Path | None:
+    """The first existing directory among the candidates for ``raw`` (as for files), or None.
+
+    The original Gleitzeit resolved ``batch.directory`` against the current directory (its examples
+    say ``examples/documents`` and are run from the project's root), so that is the second place.
+    """
+    return next((c for c in _candidates(raw, base_dir) if c.is_dir()), None)
+
+
 def find_file(raw: str, base_dir: str | None, *, what: str = "file") -> Path:
     """The first existing file among the candidates for ``raw`` (not resolved); :class:`MissingFile` if none."""
-    path = Path(os.path.expanduser(raw))
-    candidates = [path] if path.is_absolute() else []
-    if not path.is_absolute():
-        if base_dir:
-            candidates.append(Path(base_dir) / path)
-        candidates.append(Path.cwd() / path)
+    candidates = _candidates(raw, base_dir)
     for candidate in candidates:
         if candidate.is_file():
             return candidate

@@ -28,6 +28,7 @@ from typing import Any
 
 from gleitzeit.contracts.spec import BatchSpec, TaskSpec, WorkflowSpec
 from gleitzeit.core.errors import Problem, ValidationError
+from gleitzeit.core.files import find_directory
 from gleitzeit.dsl.params import check_parameters, normalise_parameters
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean
@@ -96,15 +97,19 @@ def parse_batch(
                 at="key",
                 hint="add 'directory: docs' (relative to the workflow file)",
             )
-        elif not (FsPath(base_dir) / directory).is_dir():
+        elif (found := find_directory(directory, base_dir)) is None:
             ok = False
             r.add(
                 "file-not-found",
                 f"batch directory '{directory}' does not exist",
                 ("batch", "directory"),
                 key="batch.directory",
-                hint=f"create it or give a path relative to {base_dir}",
+                hint=f"create it or give a path relative to {base_dir} or the current directory",
             )
+        elif not (FsPath(base_dir) / directory).is_dir():
+            # Found only under the current directory (as the original resolved it): keep it absolute,
+            # so the worker, whatever its own directory, lists the same files.
+            directory = str(found.resolve())
         if not isinstance(pattern, str) or not pattern:
             ok = False
             r.add(
@@ -248,7 +253,7 @@ def expand_batch(spec: WorkflowSpec) -> WorkflowSpec:
             problems=[
                 Problem(
                     f"batch directory '{batch.directory}' does not exist",
-                    hint=f"create it or give a path relative to {base}",
+                    hint=f"create it or give a path relative to {base} or the current directory",
                     code="file-not-found",
                     file=spec.source_file,
                     key="batch.directory",

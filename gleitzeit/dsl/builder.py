@@ -10,15 +10,18 @@ import pydantic
 
 from gleitzeit.config import get_settings
 from gleitzeit.contracts.spec import TaskSpec, WorkflowSpec
+from gleitzeit.core.errors import ConfigurationError
 from gleitzeit.core.files import OutsideRoots, confine, file_roots_for
 from gleitzeit.core.units import DURATION_FORMS, parse_duration
 from gleitzeit.dsl.batch import parse_batch
 from gleitzeit.dsl.inputs import parse_inputs
 from gleitzeit.dsl.linking import TaskLookup, check_value_references, link_tasks
-from gleitzeit.dsl.params import file_parameters, mount_parameters, normalise_parameters
+from gleitzeit.dsl.methods import method_info
+from gleitzeit.dsl.params import MCP_SERVERS_KEY, file_parameters, mount_parameters, normalise_parameters
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean
 from gleitzeit.dsl.tasks import RawTask, parse_task
+from gleitzeit.mcp_tools.servers import parse_servers
 
 __all__ = ["TOP_KEYS", "build_spec"]
 
@@ -38,10 +41,42 @@ TOP_KEYS = (
     "template",
     "providers",
     "protocol",
+    "mcp",
     # written by most of the original Gleitzeit's examples; runs here always wait
     "wait_for_completion",
 )
 _KEPT_IN_METADATA = ("providers", "wait_for_completion")
+
+
+def _mcp_servers(data: dict[str, Any], r: Reporter) -> list[dict[str, Any]]:
+    """The pipeline's ``mcp: {servers: [...]}`` entries, checked; they travel with its MCP tasks."""
+    raw = data.get("mcp")
+    if raw is None:
+        return []
+    try:
+        servers = parse_servers(raw, "mcp")
+    except ConfigurationError as exc:
+        r.add(
+            "invalid-value",
+            str(exc),
+            ("mcp",),
+            key="mcp",
+            hint="each server needs a name and, for stdio, a command (see README: MCP tool tasks)",
+        )
+        return []
+    # ``${VAR}`` in a server entry is an environment variable, expanded where the server starts:
+    # written as a literal (``$${``) so the workflow does not take it for a reference to a task.
+    return [_literal(s.model_dump(exclude_defaults=True)) for s in servers]
+
+
+def _literal(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("${", "$${")
+    if isinstance(value, list):
+        return [_literal(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _literal(v) for k, v in value.items()}
+    return value
 
 
 def _text(data: dict[str, Any], key: str, r: Reporter) -> str | None:
@@ -230,11 +265,14 @@ def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str
             if t is not None:
                 raw_tasks.append(t)
         lookup = link_tasks(raw_tasks, inputs, r)
+        mcp_servers = _mcp_servers(data, r)
         for t in raw_tasks:
             _check_files(t, r, base_dir)
             _check_mounts(t, r, base_dir)
             if t.method is not None:
-                t.parameters = normalise_parameters(t.method, t.parameters)
+                t.parameters = normalise_parameters(t.method, t.parameters, t.label)
+                if mcp_servers and method_info(t.method).family == "mcp":
+                    t.parameters[MCP_SERVERS_KEY] = mcp_servers
     outputs = data.get("outputs") or {}
     if not isinstance(outputs, dict):
         r.add(

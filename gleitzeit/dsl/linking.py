@@ -13,12 +13,13 @@ from typing import Any
 from gleitzeit.contracts.spec import InputSpec
 from gleitzeit.core.errors import ValidationError
 from gleitzeit.dsl.graph import find_cycles
-from gleitzeit.dsl.methods import METHODS
+from gleitzeit.dsl.methods import is_method, method_info
 from gleitzeit.dsl.positions import Path
 from gleitzeit.dsl.references import (
     ITEM_INDEX_ROOT,
     LOOP_ROOTS,
     Reference,
+    answer_text_alias,
     parse_template,
     rewrite_references,
 )
@@ -114,10 +115,10 @@ def _check_field(task: RawTask, ref: Reference) -> tuple[str, str] | None:
             return None
         return (
             f"'{task.id}' runs once per item (foreach), so its result is a list, not one {task.method} result",
-            f"use ${{{task.id}}} (each item's {METHODS[task.method].primary_field}, in item order), "
+            f"use ${{{task.id}}} (each item's {method_info(task.method).primary_field}, in item order), "
             f"${{{task.id}.results[0].{head}}} (one item's field) or ${{{task.id}.errors}}",
         )
-    info = METHODS[task.method]
+    info = method_info(task.method)
     head = ref.path[0]
     if isinstance(head, int):
         head, rest = info.primary_field, ref.path
@@ -129,9 +130,9 @@ def _check_field(task: RawTask, ref: Reference) -> tuple[str, str] | None:
                 did_you_mean(head, info.result_fields, otherwise=None)
                 or f"use one of: {', '.join(info.result_fields)}",
             )
-        if head == "result" and info.family != "python":
+        if head == "result" and info.family not in ("python", "mcp"):
             head = info.primary_field
-    if rest and info.family != "python" and head not in _STRUCTURED:
+    if rest and info.family not in ("python", "mcp") and head not in _STRUCTURED:
         return (
             f"'{head}' of a {task.method} result is a single value, so {ref.raw} cannot reach into it",
             "ask for JSON with 'format: json' and use ${" + f"{task.id}.parsed" + "...}"
@@ -238,6 +239,10 @@ def check_value_references(
                 hint=did_you_mean(ref.root, lookup.by_key, otherwise=_known(lookup)),
             )
             return None
+        if is_method(target.method):
+            alias = answer_text_alias(ref.path, method_info(target.method).primary_field)  # type: ignore[arg-type]
+            if alias is not None:
+                ref = Reference(ref.root, alias, ref.raw)
         bad = _check_field(target, ref)
         if bad is not None:
             r.add("unknown-field", f"{ref.raw}: {bad[0]}", p, task=label, key=key, hint=bad[1])

@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["METHODS", "MethodInfo", "canonical_method", "method_info"]
+__all__ = [
+    "MCP_TOOL_PREFIX",
+    "METHODS",
+    "MethodInfo",
+    "canonical_method",
+    "is_method",
+    "mcp_tool_name",
+    "method_info",
+]
+
+# ``mcp/tool.NAME``: one method per MCP tool (the original's spelling). They share one entry,
+# ``mcp/tool``; a task keeps the full name, so the activity knows which tool to call.
+MCP_TOOL_PREFIX = "mcp/tool."
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,39 @@ METHODS: dict[str, MethodInfo] = {
             3,
         ),
         MethodInfo(
+            "mcp/tool",
+            (),
+            "mcp",
+            "mcp.tool",
+            ("response", "result", "tool", "server", "success", "structured"),
+            "result",
+            60.0,
+            15.0,
+            3,
+        ),
+        MethodInfo(
+            "mcp/tools.list",
+            ("mcp/tools/list", "tools/list"),
+            "mcp",
+            "mcp.tools_list",
+            ("tools", "count", "servers", "errors"),
+            "tools",
+            60.0,
+            15.0,
+            3,
+        ),
+        MethodInfo(
+            "mcp/servers.list",
+            ("mcp/servers", "servers", "servers.list"),
+            "mcp",
+            "mcp.servers_list",
+            ("servers", "count"),
+            "servers",
+            60.0,
+            15.0,
+            3,
+        ),
+        MethodInfo(
             "python/execute",
             ("python",),
             "python",
@@ -96,8 +141,13 @@ def canonical_method(name: str, protocol: str | None = None) -> str | None:
     """The canonical method for a name as written (``llm/complete`` -> ``llm/generate``), or None.
 
     A bare method (``chat``) is qualified by ``protocol`` (``llm/v1``) the way the original accepted it.
+    ``mcp/tool.NAME`` (or ``tool.NAME`` with ``protocol: mcp/v1``) stays as written.
     """
-    if name in _ALIASES:
+    if name.startswith("tool.") and protocol and protocol.split("/")[0] == "mcp":
+        name = "mcp/" + name
+    if mcp_tool_name(name):
+        return name
+    if name in _ALIASES and name != "mcp/tool":  # a tool call names its tool: mcp/tool.NAME
         if "/" not in name and protocol:
             qualified = f"{protocol.split('/')[0]}/{name}"
             return _ALIASES.get(qualified, _ALIASES[name])
@@ -105,5 +155,18 @@ def canonical_method(name: str, protocol: str | None = None) -> str | None:
     return None
 
 
+def mcp_tool_name(method: str) -> str | None:
+    """``NAME`` of ``mcp/tool.NAME``; None for every other method."""
+    if method.startswith(MCP_TOOL_PREFIX) and len(method) > len(MCP_TOOL_PREFIX):
+        return method[len(MCP_TOOL_PREFIX) :]
+    return None
+
+
 def method_info(name: str) -> MethodInfo:
-    return METHODS[name]
+    """The registry entry of a canonical method (every ``mcp/tool.NAME`` shares ``mcp/tool``'s)."""
+    return METHODS["mcp/tool" if mcp_tool_name(name) else name]
+
+
+def is_method(name: str | None) -> bool:
+    """Whether ``name`` is a canonical method (an ``mcp/tool.NAME`` included)."""
+    return name is not None and (name in METHODS or mcp_tool_name(name) is not None)

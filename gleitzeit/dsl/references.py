@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gleitzeit.core.errors import Problem, ValidationError
-from gleitzeit.dsl.methods import METHODS
+from gleitzeit.dsl.methods import is_method, method_info
 
 if TYPE_CHECKING:
     from gleitzeit.contracts.spec import WorkflowSpec
@@ -49,6 +49,7 @@ __all__ = [
     "ITEM_ROOT",
     "LOOP_ROOTS",
     "Reference",
+    "answer_text_alias",
     "find_references",
     "format_reference",
     "parse_template",
@@ -221,7 +222,23 @@ def rewrite_references(value: Any, rewrite: Callable[[Reference], Reference]) ->
 
 def primary_fields_for(spec: WorkflowSpec) -> dict[str, str]:
     """Task id -> primary field of its method, for ``resolve(..., primary_fields=...)``."""
-    return {t.id: METHODS[t.method].primary_field for t in spec.tasks if t.method in METHODS}
+    return {t.id: method_info(t.method).primary_field for t in spec.tasks if is_method(t.method)}
+
+
+# How the original Gleitzeit's files name an LLM task's answer text (its results were Ollama's
+# ``{response, message: {content}, model, done}``): each means our ``response``.
+_ANSWER_TEXT_PATHS: frozenset[tuple[Segment, ...]] = frozenset(
+    {("content",), ("result", "content"), ("message", "content"), ("result", "message", "content")}
+)
+
+
+def answer_text_alias(path: tuple[Segment, ...], primary_field: str) -> tuple[Segment, ...] | None:
+    """``("response",)`` when ``path`` is one of the original's names for an LLM answer's text
+    (``${t.content}``, ``${t.result.content}``, ``${t.message.content}``) and the task's primary field
+    is ``response``; else None. The loader rewrites such references, so runs never see them."""
+    if primary_field == "response" and path in _ANSWER_TEXT_PATHS:
+        return ("response",)
+    return None
 
 
 def render_text(value: Any) -> str:

@@ -24,7 +24,7 @@ from gleitzeit.core.errors import ValidationError
 from gleitzeit.core.units import DURATION_FORMS, parse_duration
 from gleitzeit.dsl import conditions
 from gleitzeit.dsl.foreach import parse_foreach
-from gleitzeit.dsl.methods import METHODS, canonical_method
+from gleitzeit.dsl.methods import METHODS, canonical_method, method_info
 from gleitzeit.dsl.params import check_parameters
 from gleitzeit.dsl.positions import Path
 from gleitzeit.dsl.report import Reporter, key_of
@@ -149,16 +149,16 @@ def parse_common(
                 ppath,
                 task=label,
                 key="protocol",
-                hint="use llm/v1 or python/v1, or leave 'protocol' out (the method implies it)",
+                hint="use llm/v1, python/v1 or mcp/v1, or leave 'protocol' out (the method implies it)",
             )
-        elif task.method is not None and METHODS[task.method].family != family:
+        elif task.method is not None and method_info(task.method).family != family:
             r.add(
                 "protocol-mismatch",
                 f"protocol '{protocol}' does not match method '{task.method}'",
                 ppath,
                 task=label,
                 key="protocol",
-                hint=f"use 'protocol: {METHODS[task.method].family}/v1' or remove 'protocol'",
+                hint=f"use 'protocol: {method_info(task.method).family}/v1' or remove 'protocol'",
             )
 
     if "priority" in raw:

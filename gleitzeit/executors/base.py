@@ -23,11 +23,13 @@ from typing import Any, Protocol, TypeVar
 from gleitzeit.contracts.heartbeat import HEARTBEAT_INTERVAL
 from gleitzeit.executors.leftovers import RAM_DISK, owner_tag
 from gleitzeit.executors.request import ScriptRequest
+from gleitzeit.executors.script_main import MODULE_RESULT_FILE
 
 __all__ = [
     "CappedStream",
     "Executor",
     "Heartbeat",
+    "SCRIPT_MAIN",
     "ScriptRun",
     "Workspace",
     "in_thread",
@@ -45,6 +47,9 @@ STDERR_TAIL_CHARS = 4000
 
 Heartbeat = Callable[[dict[str, Any]], None]
 T = TypeVar("T")
+
+# The starter every script runs under (its globals as the original Gleitzeit gave them).
+SCRIPT_MAIN = Path(__file__).with_name("script_main.py")
 
 
 # ------------------------------------------------------------------------------------- output capture
@@ -176,6 +181,17 @@ class Workspace:
     def result_path(self) -> Path:
         return self.out_dir / "result.json"
 
+    @property
+    def module_result_path(self) -> Path:
+        """Where the script's module-level ``result`` lands (gleitzeit.executors.script_main)."""
+        return self.out_dir / MODULE_RESULT_FILE
+
+    def add_entry_point(self) -> str:
+        """Copy the script starter into in/ (for a sandbox that cannot see the package); its name."""
+        shutil.copyfile(SCRIPT_MAIN, self.in_dir / SCRIPT_MAIN.name)
+        os.chmod(self.in_dir / SCRIPT_MAIN.name, 0o644)
+        return SCRIPT_MAIN.name
+
     @classmethod
     def create(cls, request: ScriptRequest) -> Workspace:
         """Write the script and its context into a fresh private directory."""
@@ -203,11 +219,13 @@ class Workspace:
             # A sandbox user (nobody) must read in/ and write the one result file, nothing more:
             # out/ itself stays unwritable so a script cannot fill the host's disk with new files.
             ws.result_path.touch()
+            ws.module_result_path.touch()
             os.chmod(ws.in_dir, 0o755)
             os.chmod(ws.script_path, 0o644)
             os.chmod(ws.context_path, 0o644)
             os.chmod(ws.out_dir, 0o755)
             os.chmod(ws.result_path, 0o666)
+            os.chmod(ws.module_result_path, 0o666)
             return ws
         except BaseException:
             ws.remove()
@@ -217,6 +235,15 @@ class Workspace:
         """The result file's bytes, or None when the script wrote nothing; at most ``limit + 1`` bytes."""
         try:
             with open(self.result_path, "rb") as f:
+                data = f.read(limit + 1)
+        except FileNotFoundError:
+            return None
+        return data if data.strip() else None
+
+    def read_module_result(self, limit: int) -> bytes | None:
+        """The module-level ``result`` the script left (JSON), or None; at most ``limit + 1`` bytes."""
+        try:
+            with open(self.module_result_path, "rb") as f:
                 data = f.read(limit + 1)
         except FileNotFoundError:
             return None

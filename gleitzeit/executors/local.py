@@ -26,6 +26,7 @@ from pathlib import Path
 
 from gleitzeit.config import get_settings
 from gleitzeit.executors.base import (
+    SCRIPT_MAIN,
     STDERR_HEAD,
     STDERR_TAIL,
     STDOUT_HEAD,
@@ -139,6 +140,7 @@ class LocalExecutor:
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
             self.python,
+            str(SCRIPT_MAIN),
             _script_path(request, workspace),
             *request.argv,
             stdin=asyncio.subprocess.PIPE,

@@ -38,8 +38,15 @@ _MESSAGE_TAIL_CHARS = 1500
 _NO_RESULT = object()
 
 
-def interpret(run: ScriptRun, request: ScriptRequest, result_file: bytes | None) -> PythonResult:
-    """The result of a finished attempt, or the :class:`ScriptFailure` that describes it."""
+def interpret(
+    run: ScriptRun, request: ScriptRequest, result_file: bytes | None, module_result: bytes | None = None
+) -> PythonResult:
+    """The result of a finished attempt, or the :class:`ScriptFailure` that describes it.
+
+    ``module_result``: the JSON of the script's module-level ``result`` variable (the original
+    Gleitzeit's convention, see gleitzeit.executors.script_main); it is the result only when the
+    script wrote no result file and printed no JSON as its last line.
+    """
     stderr_tail = run.stderr.last_chars(STDERR_TAIL_CHARS) or None
     where = f"script {request.source_name} (task '{request.task_id}', {run.executor} executor)"
 
@@ -87,7 +94,7 @@ def interpret(run: ScriptRun, request: ScriptRequest, result_file: bytes | None)
         output = run.stdout.text()
     else:
         try:
-            result, output = parse_stdout(run.stdout)
+            result, output = parse_stdout(run.stdout, fallback=_module_value(module_result, limit))
         except ValueError as exc:
             raise fail(ScriptBadOutput, f"{where}: {exc}") from None
 
@@ -111,13 +118,25 @@ def interpret(run: ScriptRun, request: ScriptRequest, result_file: bytes | None)
     )
 
 
-def parse_stdout(stdout: CappedStream) -> tuple[Any, str]:
-    """``(result, output)`` from stdout by the contract's steps 3-6; ValueError for bad output."""
+def _module_value(data: bytes | None, limit: int) -> Any:
+    if data is None or len(data) > limit:
+        return _NO_RESULT
+    return _loads_or(data.decode("utf-8", "replace"))
+
+
+def parse_stdout(stdout: CappedStream, fallback: Any = None) -> tuple[Any, str]:
+    """``(result, output)`` from stdout by the contract's steps 3-6; ValueError for bad output.
+
+    ``fallback`` (the module-level ``result``, when the script left one) replaces what is not a
+    JSON result: empty stdout, plain text, a huge stdout without a JSON last line.
+    """
+    if fallback is None:
+        fallback = _NO_RESULT
     if not stdout.truncated:
         text = stdout.text()
         stripped = text.strip()
         if not stripped:
-            return None, ""
+            return (None if fallback is _NO_RESULT else fallback), ""
         try:
             return json.loads(stripped), ""
         except ValueError:
@@ -127,6 +146,8 @@ def parse_stdout(stdout: CappedStream) -> tuple[Any, str]:
             value = _loads_or(last)
             if value is not _NO_RESULT:
                 return value, before
+        if fallback is not _NO_RESULT:
+            return fallback, text
         if stripped[0] in "{[":
             raise ValueError(
                 f"stdout looks like JSON but does not parse ({_json_error(stripped)}); "
@@ -142,6 +163,8 @@ def parse_stdout(stdout: CappedStream) -> tuple[Any, str]:
         value = _loads_or(last)
         if value is not _NO_RESULT:
             return value, head + truncation_marker(stdout.dropped) + before
+    if fallback is not _NO_RESULT:
+        return fallback, head + truncation_marker(stdout.dropped) + tail
     raise ValueError(
         f"stdout is {_human_bytes(stdout.total)}, too large to be the result (kept "
         f"{_human_bytes(stdout.total - stdout.dropped)}); print the result as JSON on the last line or "

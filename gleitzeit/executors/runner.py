@@ -81,7 +81,10 @@ async def run_script(
     try:
         run = await runner.run(request, workspace, heartbeat)
         result_file = await asyncio.to_thread(workspace.read_result, request.max_result_bytes)
-        return interpret(run, request, result_file)
+        module_result = None
+        if result_file is None:
+            module_result = await asyncio.to_thread(workspace.read_module_result, request.max_result_bytes)
+        return interpret(run, request, result_file, module_result)
     finally:
         _remove_later(workspace)
 

@@ -117,12 +117,14 @@ def sandbox_user(request: ScriptRequest) -> str:
 def container_spec(request: ScriptRequest, workspace: Workspace, name: str) -> dict[str, Any]:
     """Keyword arguments for ``client.containers.create``: the script and every limit."""
     script = f"{CONTAINER_IN}/{workspace.script_name}"
+    starter = f"{CONTAINER_IN}/{workspace.add_entry_point()}"
     deadline = int(request.timeout) + SELF_KILL_GRACE
     # stdin carries the context (as in local mode); `timeout` ends an orphaned script by itself.
     command = [
         "/bin/sh",
         "-c",
         f'exec timeout -s KILL {deadline} python3 "$0" "$@" < {CONTAINER_IN}/context.json',
+        starter,
         script,
         *request.argv,
     ]

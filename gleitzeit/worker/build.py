@@ -57,11 +57,17 @@ def workflow_runner(settings: Settings) -> WorkflowRunner:
 
 def task_activities(settings: Settings) -> list[Callable[..., Any]]:
     """Every activity a worker registers, bound to ``settings``."""
+    from gleitzeit.activities.mcp import McpActivities
     from gleitzeit.activities.python import PythonActivities
     from gleitzeit.batch.activities import BatchActivities
 
     llm, python = LlmActivities(settings), PythonActivities(settings)
-    return [*llm.all(), python.execute, *BatchActivities(settings, llm, python).all()]
+    return [
+        *llm.all(),
+        python.execute,
+        *McpActivities(settings).all(),
+        *BatchActivities(settings, llm, python).all(),
+    ]
 
 
 def build_worker(

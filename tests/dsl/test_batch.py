@@ -113,7 +113,8 @@ def test_template_problems_are_reported(tmp_path: Path) -> None:
     assert codes == ["conflicting-parameters", "missing-parameter", "unknown-parameter", "unknown-reference"]
 
 
-def test_missing_directory(tmp_path: Path) -> None:
+def test_missing_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the current directory is the second place looked at ("docs" here)
     wf = tmp_path / "wf.yaml"
     wf.write_text(_batch(CHAT.replace(" for ${inputs.who}", "")))
     (p,) = validate_workflow(wf)

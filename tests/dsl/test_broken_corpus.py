@@ -75,7 +75,7 @@ EXPECTED: dict[str, tuple[str, int, str, str | None]] = {
     ),
     "unknown_method.yaml": ("unknown-method", 4, "unknown method 'llm/chatt'", "a"),
     "unknown_parameter.yaml": ("unknown-parameter", 7, "unknown parameter 'temprature' for llm/chat", "a"),
-    "unknown_protocol.yaml": ("unknown-protocol", 4, "unknown protocol 'mcp/v1'", "a"),
+    "unknown_protocol.yaml": ("unknown-protocol", 4, "unknown protocol 'ftp/v1'", "a"),
     "unknown_reference_task.yaml": ("unknown-reference", 16, "refers to unknown task 'summarise'", "b"),
     "unknown_result_field.yaml": ("unknown-field", 16, "llm/chat results have no field 'respons'", "b"),
     "unknown_task_key.yaml": ("unknown-key", 12, "unknown task key 'dependecies'", "b"),

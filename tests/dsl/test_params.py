@@ -142,7 +142,15 @@ def test_conveniences_fold_into_what_ollama_gets() -> None:
 
 
 def test_every_method_has_one_model() -> None:
-    assert set(PARAMS) == {"llm/chat", "llm/generate", "llm/vision", "llm/embed", "python/execute"}
+    assert set(PARAMS) == {
+        "llm/chat",
+        "llm/generate",
+        "llm/vision",
+        "llm/embed",
+        "python/execute",
+        "mcp/tools.list",
+        "mcp/servers.list",
+    }
     assert "num_predict" in accepted_keys("llm/chat") and "max_tokens" in accepted_keys("llm/generate")
     assert "file_path" in accepted_keys("python/execute") and accepted_keys("nope") == ()
 

@@ -144,3 +144,24 @@ def test_rewrite_and_format_round_trip() -> None:
     assert format_reference("t", ("result", "a b", 2, "it's")) == '${t.result.a b[2]["it\'s"]}'
     (again,) = find_references(format_reference("t", ("result", "a.b", 2)))
     assert again.path == ("result", "a.b", 2)
+
+
+@pytest.mark.parametrize("written", ["${a.content}", "${a.result.content}", "${a.message.content}"])
+def test_the_originals_names_for_an_answer_text_mean_its_response(written: str) -> None:
+    from gleitzeit.dsl import load_workflow
+
+    chat = {"model": "m", "prompt": "hi"}
+    spec = load_workflow(
+        {
+            "tasks": [
+                {"id": "a", "method": "llm/chat", "parameters": chat},
+                {
+                    "id": "b",
+                    "method": "llm/chat",
+                    "parameters": {"model": "m", "prompt": f"again: {written}"},
+                },
+            ]
+        }
+    )
+    assert spec.tasks[1].parameters["messages"][0]["content"] == "again: ${a.response}"
+    assert spec.tasks[1].dependencies == ["a"]

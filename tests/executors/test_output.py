@@ -137,3 +137,22 @@ def test_defaults_come_from_the_settings_and_the_attempt_timeout_bounds_the_scri
     assert req.timeout == 8.0
     req = ScriptRequest.from_parameters({"code": "x"}, settings=settings)
     assert req.timeout == 45.0
+
+
+@pytest.mark.parametrize(
+    ("stdout", "module_result", "result"),
+    [
+        ("Generated 5 numbers\n", b'{"count": 5}', {"count": 5}),  # the original's convention
+        ("", b"[1, 2]", [1, 2]),
+        ('progress\n{"printed": true}\n', b'{"module": 1}', {"printed": True}),  # JSON last line wins
+        ("plain words\n", None, "plain words"),  # no module result: as before
+    ],
+)
+def test_a_module_level_result_is_the_result_when_stdout_has_none(
+    stdout: str, module_result: bytes | None, result: Any
+) -> None:
+    assert interpret(run(stdout), request(), None, module_result).result == result
+
+
+def test_the_result_file_wins_over_a_module_level_result() -> None:
+    assert interpret(run("text\n"), request(), b'{"file": 1}', b'{"module": 1}').result == {"file": 1}

@@ -12,10 +12,12 @@ becomes ``file``, and a ``timeout`` written as a duration (``5m``) becomes secon
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from gleitzeit.core.units import parse_duration
+from gleitzeit.dsl.methods import mcp_tool_name
 from gleitzeit.dsl.params.base import MethodParams, ParamIssue, is_ref, runtime_problem
 from gleitzeit.dsl.params.llm import (
     OLLAMA_OPTION_KEYS,
@@ -28,9 +30,11 @@ from gleitzeit.dsl.params.llm import (
     TextParams,
     VisionParams,
 )
+from gleitzeit.dsl.params.mcp import MCP_SERVERS_KEY, McpListParams, McpToolParams, tool_arguments
 from gleitzeit.dsl.params.python import MountParam, PythonParams, declared_paths
 
 __all__ = [
+    "COMPAT_IGNORED",
     "OLLAMA_OPTION_KEYS",
     "PARAMS",
     "ChatLikeParams",
@@ -38,6 +42,9 @@ __all__ = [
     "EmbedParams",
     "GenerateParams",
     "LlmParams",
+    "MCP_SERVERS_KEY",
+    "McpListParams",
+    "McpToolParams",
     "Message",
     "MethodParams",
     "MountParam",
@@ -50,13 +57,38 @@ __all__ = [
     "file_parameters",
     "mount_parameters",
     "normalise_parameters",
+    "params_model",
     "runtime_problem",
+    "tool_arguments",
     "validate_parameters",
 ]
 
 PARAMS: dict[str, type[MethodParams]] = {
-    m.method: m for m in (ChatParams, GenerateParams, VisionParams, EmbedParams, PythonParams)
+    **{m.method: m for m in (ChatParams, GenerateParams, VisionParams, EmbedParams, PythonParams)},
+    "mcp/tools.list": McpListParams,
+    "mcp/servers.list": McpListParams,
 }
+
+
+def params_model(method: str) -> type[MethodParams] | None:
+    """The parameter model of a canonical method (every ``mcp/tool.NAME`` shares one)."""
+    return McpToolParams if mcp_tool_name(method) else PARAMS.get(method)
+
+
+log = logging.getLogger("gleitzeit.dsl")
+
+# Parameters the original Gleitzeit's files use that have no effect here: accepted (its files load
+# unchanged), dropped by the loader with a warning saying why. Key -> why it does nothing.
+_ONE_HOST = "one Ollama host serves every task (OLLAMA_HOST); there is nothing to route"
+COMPAT_IGNORED: dict[str, str] = {
+    "batch_mode": "the original declared it but never acted on it; use a batch workflow or foreach",
+    "load_balancing_strategy": _ONE_HOST,
+    "instance_tags": _ONE_HOST,
+    "require_gpu": _ONE_HOST,
+}
+# The original's python execution modes -> our executor (others, e.g. 'datascience', keep ours).
+_EXECUTION_MODES = {"local": "local", "sandboxed": "docker", "docker": "docker", "container": "docker"}
+_PYTHON_RENAMES = (("memory_limit", "memory"), ("cpu_limit", "cpus"))
 
 # Parameters naming a file the task reads from disk (one path, or a list of them).
 _SINGLE_FILE = ("file", "file_path", "image_path")
@@ -65,25 +97,41 @@ _MANY_FILES = ("files", "image_paths")
 
 def accepted_keys(method: str) -> tuple[str, ...]:
     """Every parameter ``method`` takes (empty for an unknown method)."""
-    model = PARAMS.get(method)
+    model = params_model(method)
     return model.accepted() if model is not None else ()
 
 
 def check_parameters(method: str, params: Mapping[str, Any]) -> list[ParamIssue]:
     """Every problem with ``params`` for canonical ``method`` (unknown keys, types, requirements)."""
-    model = PARAMS.get(method)
+    model = params_model(method)
     if model is None:
         return []
     return model.load_issues({str(k): v for k, v in params.items()})
 
 
-def normalise_parameters(method: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters in the shape the activities receive (conveniences folded)."""
+def normalise_parameters(method: str, params: Mapping[str, Any], task: str | None = None) -> dict[str, Any]:
+    """The parameters in the shape the activities receive (conveniences folded); ``task`` names the
+    task in the warnings about the original's parameters that do nothing here."""
+    who = f"task '{task}' ({method})" if task else method
     out = dict(params)
     if method == "llm/chat" and "prompt" in out and "messages" not in out:
         out["messages"] = [{"role": "user", "content": out.pop("prompt")}]
     if method == "python/execute" and "file_path" in out and "file" not in out:
         out["file"] = out.pop("file_path")
+    if method == "python/execute":
+        for old, new in _PYTHON_RENAMES:
+            if old in out:
+                value = out.pop(old)
+                out.setdefault(new, value)
+        mode = out.pop("execution_mode", None)
+        if isinstance(mode, str) and mode in _EXECUTION_MODES:
+            out.setdefault("executor", _EXECUTION_MODES[mode])
+        elif mode is not None:
+            log.warning("%s: execution_mode %r has no equivalent here; ignored", who, mode)
+    if method in PARAMS and method.startswith("llm/"):
+        for key in [k for k in out if k in COMPAT_IGNORED]:
+            out.pop(key)
+            log.warning("%s: parameter '%s' is accepted and has no effect: %s", who, key, COMPAT_IGNORED[key])
     timeout = out.get("timeout")
     if isinstance(timeout, str) and not is_ref(timeout):
         try:
@@ -116,4 +164,7 @@ def mount_parameters(method: str, params: Mapping[str, Any]) -> list[tuple[tuple
 
 def validate_parameters(method: str, params: Mapping[str, Any]) -> MethodParams:
     """The resolved parameters of a run, checked strictly; pydantic.ValidationError when they are not."""
-    return PARAMS[method].model_validate(dict(params))
+    model = params_model(method)
+    if model is None:
+        raise KeyError(method)
+    return model.model_validate(dict(params))

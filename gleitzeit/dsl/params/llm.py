@@ -104,6 +104,11 @@ class LlmParams(MethodParams):
     model: Str = expected("a string")
     keep_alive: Annotated[str | float | None, Late] = expected("a duration like '5m' or seconds")
     timeout: Seconds = expected("a number of seconds above 0 or a duration like 90s, 5m or PT1H")
+    # The original's routing over several Ollama hosts (its multi-instance files): accepted; with one
+    # Ollama host they route nothing (gleitzeit.dsl.params.COMPAT_IGNORED logs that at load time).
+    load_balancing_strategy: Str = expected("a string")
+    instance_tags: StrList = expected("a list of strings")
+    require_gpu: Bool = expected("true or false")
 
     @classmethod
     def requirements(cls, params: Mapping[str, Any]) -> list[ParamIssue]:
@@ -175,6 +180,8 @@ class ChatLikeParams(TextParams):
         "a list of {role, content} messages"
     )
     prompt: Str = expected("a string")
+    # Declared by the original's llm/chat and llm/vision but never acted on there either.
+    batch_mode: Bool = expected("true or false")
 
     @classmethod
     def nested_issues(cls, key: str, value: Any, errors: list[Any]) -> list[ParamIssue] | None:

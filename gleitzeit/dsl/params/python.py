@@ -164,6 +164,13 @@ class PythonParams(MethodParams):
     mounts: Annotated[list[Annotated[MountParam, BeforeValidator(_mount)]] | None, Late] = expected(
         "a list of paths ('data', 'results:rw') or mappings {path: ..., mode: ro|rw}"
     )
+    # The original's names (its multi-instance example): the loader folds them into executor, memory
+    # and cpus (gleitzeit.dsl.params.normalise_parameters).
+    execution_mode: Annotated[str | None, Late] = expected("a string (local, sandboxed, docker)")
+    memory_limit: Annotated[int | None, BeforeValidator(_memory), Late] = expected(
+        "bytes as a whole number or a size like '256m' (at least 6m)"
+    )
+    cpu_limit: Annotated[float | None, Field(gt=0), Late] = expected("a number above 0")
 
     @classmethod
     def requirements(cls, params: Mapping[str, Any]) -> list[ParamIssue]:

@@ -44,6 +44,22 @@ import socket  # noqa: E402
 import types  # noqa: E402
 from typing import Any  # noqa: E402
 
+
+def _load_starter() -> Any:
+    """gleitzeit/executors/script_main.py (stdlib only), loaded by path: the one definition of the
+    globals a script starts with and of its module-level result; kept out of sys.modules."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "script_main.py")
+    spec = importlib.util.spec_from_file_location("_gleitzeit_script_main", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_STARTER = _load_starter()
+
 # Cheap, common stdlib modules a script would otherwise import itself (a few ms each). None may keep
 # per-task state read at import: `time` reads TZ and hashlib's OpenSSL reads OPENSSL_* (a task that
 # sets those runs with exec), tempfile's cached directory is reset in each child.
@@ -421,6 +437,7 @@ def _run_script(script: str) -> int:
         __loader__=importlib.machinery.SourceFileLoader("__main__", script),
     )
     sys.modules["__main__"] = main
+    _STARTER.prepare(main.__dict__)
     try:
         with open(script, "rb") as f:
             source = f.read()
@@ -433,13 +450,17 @@ def _run_script(script: str) -> int:
     try:
         exec(compile(source, script, "exec", dont_inherit=True), main.__dict__)
     except SystemExit as exc:
-        return _exit_status(exc)
+        status = _exit_status(exc)
+        if status == 0:
+            _STARTER.save_module_result(main.__dict__)
+        return status
     except KeyboardInterrupt as exc:
         _report_uncaught(exc)
         return -int(signal.SIGINT)
     except BaseException as exc:  # noqa: BLE001 - reported like an uncaught exception
         _report_uncaught(exc)
         return 1
+    _STARTER.save_module_result(main.__dict__)
     return 0
 
 
