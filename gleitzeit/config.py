@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_TEMPORAL_ADDRESS",
     "ExecutorKind",
     "Settings",
+    "WorkerMode",
     "get_settings",
 ]
 
@@ -42,6 +43,9 @@ DEFAULT_MAX_RESULT_BYTES = 1_500_000
 DEFAULT_SANDBOX_IMAGE = "gleitzeit-sandbox:latest"
 
 ExecutorKind = Literal["auto", "docker", "local"]
+# auto: an in-process worker when no live worker polls the task queue and the Temporal server is on
+# this machine (never against a cluster elsewhere); always; never.
+WorkerMode = Literal["auto", "always", "never"]
 
 
 class Settings(BaseSettings):
@@ -57,6 +61,11 @@ class Settings(BaseSettings):
         default=True, description="start the embedded dev server when nothing answers (local addresses only)"
     )
     ui_port: int = DEFAULT_UI_PORT
+    worker: WorkerMode = Field(
+        default="auto",
+        description="in-process worker of `gleitzeit run`, `gleitzeit serve` and the native client: auto "
+        "(when no live worker polls the task queue and the Temporal server is on this machine), always, never",
+    )
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("gleitzeit")))
 
     # LLM server (Ollama API)

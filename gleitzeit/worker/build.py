@@ -16,6 +16,7 @@ from gleitzeit.batch.workflow import BatchWorkflow
 from gleitzeit.config import Settings
 from gleitzeit.executors.leftovers import sweep_stale_workspaces
 from gleitzeit.worker.interceptor import RetryDelayInterceptor
+from gleitzeit.worker.registry import remember
 from gleitzeit.workflows.dag import DagWorkflow
 
 __all__ = [
@@ -79,12 +80,13 @@ def build_worker(
     ``activities`` replaces the real ones (tests register doubles under the same names);
     ``extra_workflows`` are registered next to Gleitzeit's own (the benchmarks' hand-written yardstick).
     Script workspaces that killed workers of this machine left behind are removed first (every way of
-    running a worker comes through here: ``gleitzeit worker``, the in-process worker, one's own).
+    running a worker comes through here: ``gleitzeit worker``, the in-process worker, one's own), and
+    the worker is remembered for liveness checks (``gleitzeit.worker.registry``).
     """
     swept = sweep_stale_workspaces()
     if swept:
         _log.info("removed %d script workspace(s) left by killed workers", swept)
-    return Worker(
+    worker = Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[*WORKFLOWS, *extra_workflows],
@@ -94,3 +96,4 @@ def build_worker(
         graceful_shutdown_timeout=timedelta(seconds=10),
         **{"workflow_runner": workflow_runner(settings), **kwargs},
     )
+    return remember(worker)
