@@ -25,6 +25,7 @@ TINY = Config(
     batch_items=20,
     batch_latency_ms=1,
     batch_concurrent=5,
+    repeat_runs=2,
     llm_server=False,
 )
 
@@ -40,13 +41,21 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
         for name in ("gleitzeit", "gleitzeit_local", "temporal"):
             assert engine[shape][name]["noop"]["n"] == n
     assert engine["chain"]["gleitzeit"]["python"]["median_s"] > 0
-    for part in ("chat", "batch"):
+    for part in ("chat", "batch", "repeat"):
         assert "error" not in results[part], results[part]
     if results["batch"].get("available"):
         assert results["batch"]["completed"] == 20 and results["batch"]["failed"] == 0
 
     table = render(results)
-    for row in ("1. chain", "2. fan-out", "3. durable chat", "4. batch_process", "5. worker peak"):
+    assert results["repeat"]["runs"] == 2
+    for row in (
+        "1. chain",
+        "2. fan-out",
+        "3. durable chat",
+        "4. batch_process",
+        "5. worker peak",
+        "6. repeated",
+    ):
         assert row in table
 
 
