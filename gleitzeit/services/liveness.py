@@ -13,7 +13,6 @@ count while their last poll is under 70 s old (a live worker polls at least once
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 from dataclasses import dataclass, field
@@ -154,11 +153,10 @@ async def worker_liveness(client: Client, task_queue: str, namespace: str | None
     except Exception as exc:  # an old or restricted server: nobody is known to be alive
         return WorkerLiveness(task_queue, error=str(exc) or type(exc).__name__)
     now = datetime.now(UTC)
-    judged = await asyncio.to_thread(
-        lambda: tuple(
-            _judge(p.identity, p.last_access_time.ToDatetime(tzinfo=UTC), now, client, task_queue)
-            for p in answer.pollers
-        )
+    # psutil reads a few /proc files per poller: microseconds, no need to leave the event loop.
+    judged = tuple(
+        _judge(p.identity, p.last_access_time.ToDatetime(tzinfo=UTC), now, client, task_queue)
+        for p in answer.pollers
     )
     return WorkerLiveness(task_queue, judged, checked_at=now)
 

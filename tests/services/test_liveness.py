@@ -92,6 +92,32 @@ def test_pollers_of_other_hosts_count_while_fresh() -> None:
     assert not _judge("custom-identity", age=120).alive
 
 
+def test_a_run_waits_from_its_oldest_due_step_but_not_through_a_backoff() -> None:
+    from temporalio.api.enums.v1 import PendingActivityState, PendingWorkflowTaskState
+    from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionResponse
+
+    now = datetime.now(UTC)
+    raw = DescribeWorkflowExecutionResponse()
+    assert liveness._waiting_since(raw, now) is None
+    scheduled, started = (
+        PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED,
+        PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+    )
+    running = raw.pending_activities.add(state=started)
+    running.scheduled_time.FromDatetime(now - timedelta(seconds=60))
+    assert liveness._waiting_since(raw, now) is None
+    backing_off = raw.pending_activities.add(state=scheduled, attempt=2)
+    backing_off.scheduled_time.FromDatetime(now - timedelta(seconds=50))
+    backing_off.next_attempt_schedule_time.FromDatetime(now + timedelta(seconds=30))
+    assert liveness._waiting_since(raw, now) is None
+    due = raw.pending_activities.add(state=scheduled)
+    due.scheduled_time.FromDatetime(now - timedelta(seconds=10))
+    raw.pending_workflow_task.state = PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED
+    raw.pending_workflow_task.scheduled_time.FromDatetime(now - timedelta(seconds=4))
+    since = liveness._waiting_since(raw, now)
+    assert since is not None and abs((now - since).total_seconds() - 10) < 0.01
+
+
 # -- real servers -----------------------------------------------------------------------------------
 
 
