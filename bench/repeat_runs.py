@@ -3,10 +3,11 @@
 Each run is a fresh `gleitzeit run FILE --json` process on the bench's dev server (a local address, so
 the CLI starts its in-process worker when no live worker polls). From the second run on, the task
 queue still lists the previous runs' exited workers as pollers: this row shows whether a run pays for
-them. Measured per run: the process's wall time minus the workflow's own duration (start to close, from
-its history), which leaves what the user waits for beyond the work itself (interpreter start, imports,
-connecting, bringing up the worker, printing), and the pickup delay (the run's start to its first
-activity's start). The yardstick, in the same run: the interpreter starting and importing the CLI
+them. Measured per run: the process's wall time minus the workflow's own duration (from a worker taking
+its first workflow task to its close, from its history: time spent waiting for a worker is not the
+workflow's), which leaves what the user waits for beyond the work itself (interpreter start, imports,
+connecting, bringing up or waiting for a worker, printing), and the pickup delay (the run's start to
+its first activity's start). The yardstick, in the same run: the interpreter starting and importing the CLI
 (``python -c "import gleitzeit.cli"``), which no run can beat.
 """
 
@@ -59,19 +60,23 @@ def _env(server: BenchServer, queue: str) -> dict[str, str]:
 
 
 async def _timings(client: Any, workflow_id: str) -> tuple[float, float]:
-    """(the workflow's own duration, start to first activity start), seconds, from its history."""
+    """(the workflow's own duration: first workflow task taken to close; the run's start to its first
+    activity's start), seconds, from its history."""
     from temporalio.api.enums.v1 import EventType
 
-    started = closed = first_activity = None
+    started = taken = closed = first_activity = None
     async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
         when = event.event_time.ToDatetime()
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
             started = when
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED and taken is None:
+            taken = when
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED and first_activity is None:
             first_activity = when
         closed = when
-    assert started is not None and closed is not None and first_activity is not None
-    return (closed - started).total_seconds(), (first_activity - started).total_seconds()
+    assert None not in (started, taken, closed, first_activity)
+    assert started and taken and closed and first_activity  # for the type checker
+    return (closed - taken).total_seconds(), (first_activity - started).total_seconds()
 
 
 def _import_floor(env: dict[str, str], reps: int = 3) -> float:
