@@ -231,6 +231,20 @@ async def test_the_backend_asks_again_before_each_run(local_env: WorkflowEnviron
         await backend.close()
 
 
+async def test_run_says_it_waits_when_no_worker_will_come(
+    local_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    pipeline = tmp_path / "three.yaml"
+    pipeline.write_text(PIPELINE)
+    queue = f"unserved-{uuid.uuid4().hex[:8]}"
+    rc, out, err = await _gleitzeit(
+        "run", str(pipeline), "--no-wait", "--worker", "never", env=_env(local_env, tmp_path, queue)
+    )
+    assert rc == 0, err
+    assert f"waiting: no worker is polling task queue '{queue}'" in err, err
+    await local_env.client.get_workflow_handle(out.strip()).terminate("test over")
+
+
 @pytest.fixture
 async def never_serving(local_env: WorkflowEnvironment, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
     """`gleitzeit serve --worker never` on a task queue nobody polls: (base URL, task queue)."""
