@@ -7,6 +7,7 @@
 4. ``batch_process`` over many files against a fixed-latency double vs the ideal wall time;
 5. the worker's peak memory during 4;
 6. ``gleitzeit test``: 100 cases of a 5-task pipeline in one invocation (wall and per-case time);
+7. repeated `gleitzeit run` of a 3-task python pipeline: wall time minus the workflow's own duration;
 plus the embedded LLM server's tokens/s vs the same model in-process (bench/llm_server.py).
 
 Figures are measured on whatever else the machine is doing: compare ratios, not absolute times.
@@ -44,6 +45,7 @@ class Config:
     batch_items: int = 10_000
     batch_latency_ms: float = 100.0
     batch_concurrent: int = 20
+    repeat_runs: int = 10  # ~15-25 s: in the quick run too
     llm_server: bool = True
     quick_llm: bool = False
     pipeline_test_cases: int = 100
@@ -82,6 +84,7 @@ def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
     from bench.client_bench import measure_batch, measure_chat
     from bench.common import bench_server
     from bench.engine import measure_engines
+    from bench.repeat_runs import measure_repeat_runs
 
     results: dict[str, Any] = {
         "config": asdict(cfg),
@@ -112,6 +115,12 @@ def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
             lambda: asyncio.run(
                 measure_chat(server, calls=cfg.chat_calls, latency_ms=cfg.chat_latency_ms, log=log)
             ),
+        )
+        log("repeated gleitzeit run (6)")
+        results["repeat"] = _guard(
+            "repeat",
+            log,
+            lambda: asyncio.run(measure_repeat_runs(server, runs=cfg.repeat_runs, log=log)),
         )
         log("batch (4, 5)")
         results["batch"] = _guard(

@@ -197,6 +197,22 @@ def render(r: dict[str, Any]) -> str:
             NA if na else _verdict(None if peak is None else peak < 500),
         )
     )
+    repeat = r.get("repeat") or {}
+    na = _unavailable(repeat)
+    overhead = repeat.get("overhead_p95_s")
+    floor = repeat.get("import_floor_s")
+    targets.append(
+        (
+            "7. repeated `gleitzeit run`: wall minus workflow time p50 / p95",
+            na
+            or f"{_num(repeat.get('overhead_p50_s'), '.2f')} / {_num(overhead, '.2f')} s ({repeat.get('runs')} runs "
+            f"of a 3-task python pipeline; first activity {_num(repeat.get('pickup_p95_s'), '.2f')} s after the "
+            f"start at p95; {repeat.get('waited_grace')} waited the grace; floor: `import gleitzeit.cli` "
+            f"{_num(floor, '.2f')} s)",
+            "<= 1 s p95",
+            NA if na else _verdict(_within(overhead, 1.0), _within(floor, 1.0), "importing the CLI alone"),
+        )
+    )
     llm = r.get("llm_server") or {}
     na = _unavailable(llm)
     targets.append(

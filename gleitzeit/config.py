@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_UPLOAD_MAX_REQUEST_BYTES",
     "ExecutorKind",
     "Settings",
+    "WorkerMode",
     "get_settings",
 ]
 
@@ -50,6 +51,9 @@ DEFAULT_UPLOAD_MAX_FILE_BYTES = 100 * 1024**2
 DEFAULT_UPLOAD_MAX_REQUEST_BYTES = 500 * 1024**2
 
 ExecutorKind = Literal["auto", "docker", "local"]
+# auto: an in-process worker when no live worker polls the task queue and the Temporal server is on
+# this machine (never against a cluster elsewhere); always; never.
+WorkerMode = Literal["auto", "always", "never"]
 
 
 class Settings(BaseSettings):
@@ -65,6 +69,11 @@ class Settings(BaseSettings):
         default=True, description="start the embedded dev server when nothing answers (local addresses only)"
     )
     ui_port: int = DEFAULT_UI_PORT
+    worker: WorkerMode = Field(
+        default="auto",
+        description="in-process worker of `gleitzeit run`, `gleitzeit serve` and the native client: auto "
+        "(when no live worker polls the task queue and the Temporal server is on this machine), always, never",
+    )
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("gleitzeit")))
 
     # LLM server (Ollama API)

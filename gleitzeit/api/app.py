@@ -1,7 +1,8 @@
 """The REST API: ``create_app(settings)`` builds the FastAPI application ``gleitzeit serve`` runs.
 
 On start-up it brings up a ``NativeBackend`` (the dev server when local and configured, an in-process
-worker when none polls the task queue); every endpoint runs on it, so the API does exactly what the
+worker by ``settings.worker``: in auto mode when no live worker polls the task queue and Temporal runs
+on this machine, asked again before every run); every endpoint runs on it, so the API does exactly what the
 client does in native mode. Routes under ``/v1`` need ``Authorization: Bearer <token>`` when
 ``settings.api_token`` is set (``/v1/health`` and the OpenAPI docs at ``/docs`` do not). Bodies over
 ``max_body_bytes`` are refused with 413, files named in requests must be inside
@@ -37,10 +38,11 @@ def create_app(
     settings: Settings | None = None,
     *,
     backend: NativeBackend | None = None,
-    worker: WorkerMode = "auto",
+    worker: WorkerMode | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
-    """The API over ``backend`` (default: a NativeBackend for ``settings``, started with the app)."""
+    """The API over ``backend`` (default: a NativeBackend for ``settings``, started with the app;
+    ``worker`` overrides ``settings.worker``)."""
     settings = settings or get_settings()
 
     @asynccontextmanager

@@ -52,6 +52,12 @@ class RunInfo(BaseModel):
     kind: str = "workflow"
     status: str = "running"
     web_url: str | None = None
+    waiting_for_worker: bool = Field(
+        default=False,
+        description="the run's next step has been scheduled for a few seconds and no live worker polls "
+        "its task queue (``message`` says which and what to do)",
+    )
+    message: str | None = None
 
 
 class ChatRequest(_Strict):

@@ -83,10 +83,18 @@ async def list_workflows(
     return await backend_of(request).list_workflows(limit, query)
 
 
-@router.get("/{workflow_id}", response_model=RunInfo, summary="A run's kind and status")
+@router.get(
+    "/{workflow_id}",
+    response_model=RunInfo,
+    summary="A run's kind and status, and whether it waits for a worker",
+)
 async def get_workflow(workflow_id: str, request: Request) -> RunInfo:
     run = await backend_of(request).get_workflow(workflow_id)
-    return run_info(run, (await run.status()).value)
+    info = run_info(run, (await run.status()).value)
+    if info.status == "running":
+        info.message = await run.waiting_for_worker()
+        info.waiting_for_worker = info.message is not None
+    return info
 
 
 @router.get("/{workflow_id}/progress", summary="Task-by-task progress (counters for a batch)")

@@ -148,13 +148,16 @@ async def announce_start(
     out: Console,
     err: Console,
 ) -> bool:
-    """Say a run started (with its web-UI link); make sure a worker picks it up when we wait.
+    """Say a run started (with its web-UI link); make sure a worker picks it up, or say it waits.
 
     Returns False for ``--no-wait``, after printing the id (or JSON) the caller's script needs.
     """
     err.print(f"{kind} [bold]{handle.id}[/] started: {url}")
-    if wait and await rt.ensure_progress(handle):
+    if wait and rt.waiting is None and await rt.ensure_progress(handle):
         err.print(f"[dim]{rt.notes[-1]}[/]")
+    if rt.waiting is not None:
+        # Never a silent wait: the run stays scheduled until a worker polls its task queue.
+        err.print(f"[yellow]waiting:[/] {rt.waiting}", highlight=False)
     if wait:
         return True
     if as_json:

@@ -33,12 +33,21 @@ def result(
 
     async def body() -> int:
         err = Console(stderr=True, soft_wrap=True)
-        async with make_client(mode) as client:
+        # --no-wait only looks: it starts no worker (that would run the run, not show it).
+        async with make_client(mode, start_services=wait) as client:
             run = await client.get_workflow(workflow_id)
             try:
                 execution = await run.result(timeout if wait else 0.001)
             except TimeoutError:
+                waiting = await run.waiting_for_worker()
                 err.print(f"workflow {workflow_id} is still running ({run.web_url or ''})")
+                if waiting:
+                    err.print(f"[yellow]waiting:[/] {waiting}", highlight=False)
+                if as_json:
+                    still = {"workflow_id": workflow_id, "status": "running"}
+                    print(
+                        json.dumps({**still, "waiting_for_worker": waiting is not None, "message": waiting})
+                    )
                 return EXIT_FAILED
             except ExecutionError as exc:
                 err.print(f"[red]workflow {workflow_id} failed:[/] {exc}", highlight=False)

@@ -136,10 +136,11 @@ async def _run(
     inputs: dict[str, str],
     as_json: bool,
     wait: bool,
-    worker: WorkerMode,
+    worker: WorkerMode | None,
     workflow_id: str | None,
 ) -> int:
     settings = get_settings()
+    worker = worker or settings.worker
     # The SDK logs every failed activity attempt with its traceback; the run's own report says it all.
     logging.getLogger("temporalio").setLevel(logging.ERROR)
     # soft_wrap: long URLs and answers stay on one line in logs and pipes (no hard wrap at 80 columns).
@@ -210,13 +211,15 @@ def run(
     input: list[str] = typer.Option([], "--input", "-i", help="workflow input as key=value (repeatable)"),
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON on stdout"),
     wait: bool = typer.Option(True, "--wait/--no-wait", help="wait for the result (default) or only start"),
-    worker: str = typer.Option(
-        "auto", help="in-process worker: auto (when none polls the task queue), always, never"
+    worker: str | None = typer.Option(
+        None,
+        help="in-process worker: auto (when no live worker polls the task queue and Temporal runs on "
+        "this machine), always, never (default: GLEITZEIT_WORKER, else auto)",
     ),
     workflow_id: str | None = typer.Option(None, "--id", help="workflow id (default: name + random part)"),
 ) -> int:
     """Run a workflow file on Temporal and print its outputs."""
-    if worker not in ("auto", "always", "never"):
+    if worker not in (None, "auto", "always", "never"):
         raise typer.BadParameter("--worker must be auto, always or never")
     try:
         inputs = parse_inputs(input)

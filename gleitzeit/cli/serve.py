@@ -18,11 +18,21 @@ def serve(
     ),
     port: int | None = typer.Option(None, "--port", help="port (default GLEITZEIT_API_PORT, 8000)"),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level"),
+    worker: str | None = typer.Option(
+        None,
+        "--worker",
+        help="in-process worker: auto (when no live worker polls the task queue and Temporal runs on "
+        "this machine), always, never (default: GLEITZEIT_WORKER, else auto)",
+    ),
 ) -> None:
     """Serve the REST API until interrupted. Set GLEITZEIT_API_TOKEN to require a bearer token."""
     from gleitzeit.api.serving import serve as run_server
 
     settings = get_settings()
+    if worker is not None:
+        if worker not in ("auto", "always", "never"):
+            raise typer.BadParameter("--worker must be auto, always or never")
+        settings = settings.model_copy(update={"worker": worker})
     err = Console(stderr=True)
     bind = host or settings.api_host
     if not settings.api_token and bind not in ("127.0.0.1", "localhost", "::1"):

@@ -42,7 +42,7 @@ def status(mode: str = MODE_OPTION, as_json: bool = typer.Option(False, "--json"
                 t,
                 f"{t.get('address')} (namespace {t.get('namespace')}), UI {t.get('web_ui')}",
             )
-            _line(console, "workers", w, f"{w.get('pollers')} polling '{w.get('task_queue')}'")
+            _line(console, "workers", w, f"{w.get('pollers')} live, polling '{w.get('task_queue')}'")
             _line(console, "llm", o, f"{o.get('host')}: {', '.join(o.get('models') or []) or 'no models'}")
             _line(console, "docker", d, f"sandbox image {d.get('image')}")
         return EXIT_OK if answer.get("temporal", {}).get("available") else EXIT_FAILED

@@ -177,7 +177,7 @@ class GleitzeitClient:
     async def _start_native(self) -> None:
         backend = NativeBackend(
             self.settings,
-            worker=self._native_options.get("worker", "auto"),
+            worker=self._native_options.get("worker"),
             start_services=bool(self._native_options.get("start_services", True)),
             keep_llm_running=self.keep_server_running,
         )

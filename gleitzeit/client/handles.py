@@ -77,6 +77,15 @@ class WorkflowRun(abc.ABC):
     async def cancel(self) -> None:
         """Ask the run to stop; tasks in flight are cancelled, finished results are kept."""
 
+    async def waiting_for_worker(self) -> str | None:
+        """Why the run waits for a worker, or None.
+
+        A message such as "no worker is polling task queue 'gleitzeit' (start one with `gleitzeit
+        worker`)" when the run's next step (its first workflow task, an activity) has been scheduled
+        for more than a few seconds without a start and no live worker polls its task queue.
+        """
+        return None
+
     @abc.abstractmethod
     async def _wait_result(self, wait: float) -> WorkflowExecution | None:
         """The result if the run ends within ``wait`` seconds, else None; failures raise."""

@@ -2,8 +2,11 @@
 
 ``NativeBackend`` is also what the REST server runs on, so both modes share one implementation of
 every method. On start it brings up what is missing (the dev server for a local address, an
-in-process worker when none polls the task queue); the embedded LLM server is started on first use of
-an LLM method, and only when nothing answers at OLLAMA_HOST.
+in-process worker when no live worker polls the task queue and the server is on this machine); the
+embedded LLM server is started on first use of an LLM method, and only when nothing answers at
+OLLAMA_HOST. The worker question is asked again before every run it starts (workers that were there
+at start-up may have gone since) and, without a worker of its own, once more when a run is not picked
+up within ``PROGRESS_GRACE``; a run that no worker will take says so (``waiting_for_worker``).
 
 Every method is durable: ``chat`` is a one-task workflow, ``execute_task`` and
 ``execute_python_script`` too. When this process runs the worker, workflows start with
@@ -68,7 +71,8 @@ from gleitzeit.core.models import (
     WorkflowStatus,
     WorkflowSummary,
 )
-from gleitzeit.services.runtime import LocalRuntime, WorkerMode, live_pollers
+from gleitzeit.services.liveness import WorkerLiveness, worker_liveness
+from gleitzeit.services.runtime import LocalRuntime, WorkerMode
 
 __all__ = ["NativeBackend", "normalise_model_name"]
 
@@ -93,12 +97,12 @@ class NativeBackend:
         self,
         settings: Settings,
         *,
-        worker: WorkerMode = "auto",
+        worker: WorkerMode | None = None,
         start_services: bool = True,
         keep_llm_running: bool = True,
     ) -> None:
         self.settings = settings
-        self.worker_mode: WorkerMode = worker
+        self.worker_mode: WorkerMode = worker or settings.worker
         self.start_services = start_services
         self.keep_llm_running = keep_llm_running
         self.runtime: LocalRuntime | None = None
@@ -107,6 +111,7 @@ class NativeBackend:
         self._llm_lock = asyncio.Lock()
         self._llm_ready = False
         self._models: list[str] | None = None
+        self._watchdogs: set[asyncio.Task[bool]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -124,6 +129,8 @@ class NativeBackend:
         self._client = self.runtime.client
 
     async def close(self) -> None:
+        for watchdog in list(self._watchdogs):
+            watchdog.cancel()
         if self.runtime is not None:
             await self.runtime.close()
             self.runtime = None
@@ -159,10 +166,38 @@ class NativeBackend:
                 self._llm_started = await ensure_llm_server(self.settings)
             self._llm_ready = True
 
+    async def ensure_worker(self) -> None:
+        """Before a start: a live worker polls, or one starts in-process when this backend may."""
+        if self.runtime is not None:
+            await self.runtime.ensure_worker()
+
+    def _watch_pickup(self, handle: Any) -> None:
+        """Without a worker of our own, start one if the run is not picked up (LocalRuntime.ensure_progress);
+        in the background, so that a REST request is not held up."""
+        runtime = self.runtime
+        if runtime is None or runtime.worker is not None or runtime.waiting is not None:
+            return
+        if not runtime.may_start_worker:
+            return
+        watchdog = asyncio.ensure_future(runtime.ensure_progress(handle))
+        self._watchdogs.add(watchdog)
+        watchdog.add_done_callback(self._watchdog_done)
+
+    def _watchdog_done(self, watchdog: asyncio.Task[bool]) -> None:
+        self._watchdogs.discard(watchdog)
+        if watchdog.cancelled():
+            return
+        if watchdog.exception() is not None:
+            log.warning("checking that a worker picked a run up failed: %s", watchdog.exception())
+        elif watchdog.result() and self.runtime is not None:
+            log.info("%s", self.runtime.notes[-1])
+
     # -- workflows ---------------------------------------------------------------------------------
 
     def _run(self, handle: Any, kind: str = "workflow") -> NativeRun:
-        return NativeRun(handle, kind, web_url(self.settings, handle.id, handle.result_run_id))
+        return NativeRun(
+            handle, kind, web_url(self.settings, handle.id, handle.result_run_id), client=self.client
+        )
 
     async def start_spec(
         self, spec: WorkflowSpec, inputs: Mapping[str, Any] | None = None, *, workflow_id: str | None = None
@@ -173,9 +208,11 @@ class NativeBackend:
         bound = bind_inputs(spec, dict(inputs or {}))
         if any(t.method.startswith("llm/") for t in spec.tasks):
             await self.ensure_llm()
+        await self.ensure_worker()
         handle = await start_pipeline(
             self.client, spec, bound, self.settings, workflow_id=workflow_id, request_eager_start=self.eager
         )
+        self._watch_pickup(handle)
         return self._run(handle)
 
     async def start_workflow(
@@ -201,7 +238,9 @@ class NativeBackend:
         handle = self.client.get_workflow_handle(
             workflow_id, result_type=BatchResult if kind == "batch" else DagResult
         )
-        return NativeRun(handle, kind, web_url(self.settings, workflow_id, description.run_id))
+        return NativeRun(
+            handle, kind, web_url(self.settings, workflow_id, description.run_id), client=self.client
+        )
 
     async def list_workflows(self, limit: int = 20, query: str | None = None) -> list[WorkflowSummary]:
         """The most recent runs (newest first), optionally filtered by a Temporal visibility query."""
@@ -250,7 +289,9 @@ class NativeBackend:
         model = await self.resolve_model(model)
         spec = chat_spec(messages, model, options)
         await self.ensure_llm()
+        await self.ensure_worker()
         handle = await start_pipeline(self.client, spec, {}, self.settings, request_eager_start=self.eager)
+        self._watch_pickup(handle)
         try:
             execution = await self._run(handle).result()
         except TaskExecutionError as exc:
@@ -339,7 +380,9 @@ class NativeBackend:
 
         if inp.method.startswith("llm/"):
             await self.ensure_llm()
+        await self.ensure_worker()
         handle = await start_batch(self.client, inp, self.settings, workflow_id=workflow_id)
+        self._watch_pickup(handle)
         return self._run(handle, "batch")
 
     async def batch_results(self, execution: WorkflowExecution) -> dict[str, Any]:
@@ -437,15 +480,11 @@ class NativeBackend:
         return info
 
     async def _worker_status(self) -> dict[str, Any]:
-        pollers = 0
+        """Live workers on the task queue (pollers of exited workers are listed as ``gone``)."""
+        liveness = WorkerLiveness(self.settings.task_queue, error="not connected to Temporal")
         if self._client is not None:
-            pollers = await live_pollers(self._client, self.settings.namespace, self.settings.task_queue)
-        return {
-            "available": pollers > 0,
-            "task_queue": self.settings.task_queue,
-            "pollers": pollers,
-            "in_process": self.eager,
-        }
+            liveness = await worker_liveness(self._client, self.settings.task_queue, self.settings.namespace)
+        return {**liveness.as_status(), "in_process": self.eager, "worker_mode": self.worker_mode}
 
     async def _llm_status(self) -> dict[str, Any]:
         host = self.settings.ollama_host

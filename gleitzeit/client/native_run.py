@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from gleitzeit.client.convert import (
@@ -45,14 +45,23 @@ def rpc_error(exc: RPCError, workflow_id: str) -> GleitzeitError:
 
 
 class NativeRun(WorkflowRun):
-    """A run started or found through a Temporal client; ``kind`` is ``workflow`` or ``batch``."""
+    """A run started or found through a Temporal client; ``kind`` is ``workflow`` or ``batch``.
+
+    ``client`` (the one that made ``handle``) lets ``waiting_for_worker`` look at the task queue.
+    """
 
     def __init__(
-        self, handle: WorkflowHandle[Any, Any], kind: str = "workflow", web_url: str | None = None
+        self,
+        handle: WorkflowHandle[Any, Any],
+        kind: str = "workflow",
+        web_url: str | None = None,
+        *,
+        client: Client | None = None,
     ) -> None:
         super().__init__(handle.id, handle.result_run_id or handle.run_id, web_url)
         self.handle = handle
         self.kind = kind
+        self.client = client
         self._fetch: asyncio.Task[WorkflowExecution] | None = None
 
     async def status(self) -> WorkflowStatus:
@@ -61,6 +70,17 @@ class NativeRun(WorkflowRun):
         except RPCError as exc:
             raise rpc_error(exc, self.workflow_id) from None
         return status_from_temporal(description.status)
+
+    async def waiting_for_worker(self) -> str | None:
+        from gleitzeit.services.liveness import run_waiting_for_worker
+
+        if self.client is None:
+            return None
+        try:
+            description = await self.handle.describe()
+        except RPCError as exc:
+            raise rpc_error(exc, self.workflow_id) from None
+        return await run_waiting_for_worker(self.client, description)
 
     async def progress(self) -> Progress:
         from gleitzeit.batch.workflow import BatchWorkflow

@@ -391,6 +391,10 @@ class RemoteRun(WorkflowRun):
         info = await self.backend.get_json(f"/v1/workflows/{self.workflow_id}")
         return WorkflowStatus(info["status"])
 
+    async def waiting_for_worker(self) -> str | None:
+        info = await self.backend.get_json(f"/v1/workflows/{self.workflow_id}")
+        return str(info.get("message") or "waiting for a worker") if info.get("waiting_for_worker") else None
+
     async def progress(self) -> Progress:
         answer = await self.backend.get_json(f"/v1/workflows/{self.workflow_id}/progress")
         if answer.get("kind") == "batch":

@@ -1,10 +1,17 @@
-"""The local runtime behind `gleitzeit run`, `gleitzeit dev` and the client's native mode.
+"""The local runtime behind `gleitzeit run`, `gleitzeit dev`, the client's native mode and `gleitzeit serve`.
 
 Brings up what is missing, in order: the Temporal dev server (only for a local address that nothing
 answers at), the embedded LLM server (only when the pipeline needs an LLM and nothing answers at
-OLLAMA_HOST), and an in-process worker (when no live worker polls the task queue, or when asked).
-Everything it started it stops on exit, except the dev server, which stays up so the web UI link and
-the run history remain available (`gleitzeit dev --stop` ends it).
+OLLAMA_HOST), and an in-process worker. Everything it started it stops on exit, except the dev
+server, which stays up so the web UI link and the run history remain available (`gleitzeit dev
+--stop` ends it).
+
+The worker rule (``worker`` mode, default ``settings.worker``): ``always`` starts one; ``auto`` starts
+one when no *live* worker polls the task queue (``gleitzeit.services.liveness``: the poller list checked
+against this machine's processes, so a repeated run does not wait for a worker that exited) and the
+Temporal server is ours to serve, i.e. on this machine; against a server elsewhere (a cluster) it never
+starts one unasked. ``never`` starts none. When no worker will pick a run up, ``waiting`` says so
+("no worker is polling task queue 'X' ..."): a run never waits silently.
 """
 
 from __future__ import annotations
@@ -12,48 +19,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.api.enums.v1 import PendingWorkflowTaskState
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from gleitzeit.config import Settings
+from gleitzeit.config import Settings, WorkerMode
 from gleitzeit.services.connection import connect
-from gleitzeit.services.temporal_dev import DevServer, ensure_dev_server
+from gleitzeit.services.liveness import WorkerLiveness, waiting_message, worker_liveness
+from gleitzeit.services.temporal_dev import DevServer, ensure_dev_server, is_local_address
 from gleitzeit.worker.build import build_worker
 
-__all__ = ["LocalRuntime", "WorkerMode", "live_pollers"]
+__all__ = ["PROGRESS_GRACE", "LocalRuntime", "WorkerMode", "live_pollers"]
 
 log = logging.getLogger(__name__)
 
-WorkerMode = Literal["auto", "always", "never"]
-# Long polls last up to 60 s, so a live worker touches the queue at least that often.
-POLLER_FRESHNESS = timedelta(seconds=70)
+# How long ensure_progress lets a worker that looks alive (another process of this machine whose pid
+# runs, a fresh poller of another machine) take to pick a run up before starting one here. A live
+# worker with a free slot starts a new run's first workflow task within milliseconds.
+PROGRESS_GRACE = 3.0
 
 
 async def live_pollers(client: Client, namespace: str, task_queue: str) -> int:
-    """How many workers polled the workflow task queue recently (stale pollers of dead workers excluded)."""
-    try:
-        answer = await client.workflow_service.describe_task_queue(
-            DescribeTaskQueueRequest(
-                namespace=namespace,
-                task_queue=TaskQueue(name=task_queue),
-                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-            )
-        )
-    except Exception:
-        return 0
-    now = datetime.now(UTC)
-    fresh = 0
-    for poller in answer.pollers:
-        seen = poller.last_access_time.ToDatetime(tzinfo=UTC)
-        if now - seen < POLLER_FRESHNESS:
-            fresh += 1
-    return fresh
+    """How many live workers poll the task queue (pollers of exited workers excluded, see liveness)."""
+    return len((await worker_liveness(client, task_queue, namespace)).live)
 
 
 class LocalRuntime:
@@ -63,12 +53,12 @@ class LocalRuntime:
         self,
         settings: Settings,
         *,
-        worker: WorkerMode = "auto",
+        worker: WorkerMode | None = None,
         need_llm: bool = False,
         worker_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings
-        self.worker_mode = worker
+        self.worker_mode: WorkerMode = worker or settings.worker
         self.need_llm = need_llm
         self.worker_kwargs = worker_kwargs or {}
         self.client: Client | None = None
@@ -76,7 +66,10 @@ class LocalRuntime:
         self.llm_server: Any = None
         self.worker: Worker | None = None
         self._worker_task: asyncio.Task[None] | None = None
-        self.notes: list[str] = []  # what was started, for the CLI to tell the user
+        self._worker_lock = asyncio.Lock()
+        self.notes: list[str] = []  # what was started and why, for the CLI to tell the user
+        # Set when no worker will pick runs up: the message to show (None: a worker is there or coming).
+        self.waiting: str | None = None
 
     async def __aenter__(self) -> LocalRuntime:
         self.dev_server = await ensure_dev_server(self.settings)
@@ -92,38 +85,90 @@ class LocalRuntime:
             self.llm_server = await ensure_llm_server(self.settings)
             if self.llm_server is not None:
                 self.notes.append(f"started the embedded LLM server at {self.llm_server.url}")
-        if self.worker_mode == "always" or (
-            self.worker_mode == "auto"
-            and await live_pollers(self.client, self.settings.namespace, self.settings.task_queue) == 0
-        ):
+        if self.worker_mode == "always":
             await self.start_worker()
+        else:
+            await self.ensure_worker()
         return self
 
-    async def start_worker(self) -> Worker:
+    @property
+    def owns_server(self) -> bool:
+        """Whether the Temporal server is ours to serve: one we started, or one on this machine."""
+        return self.dev_server is not None or is_local_address(self.settings.temporal_address)
+
+    @property
+    def may_start_worker(self) -> bool:
+        return self.worker_mode == "always" or (self.worker_mode == "auto" and self.owns_server)
+
+    async def liveness(self) -> WorkerLiveness:
+        """The task queue's pollers judged alive or gone (one RPC; never cached: a cached "alive"
+        would hide a worker that went away a moment ago)."""
+        assert self.client is not None
+        return await worker_liveness(self.client, self.settings.task_queue, self.settings.namespace)
+
+    async def ensure_worker(self) -> str | None:
+        """Make sure a worker will pick runs up: a live one polls, or one starts here when we may.
+
+        Returns (and keeps in ``waiting``) the message for the user when no worker will, else None.
+        Free when this process already runs the worker; else one RPC.
+        """
+        if self.worker is not None:
+            self.waiting = None
+            return None
+        liveness = await self.liveness()
+        if liveness.live:
+            self.waiting = None
+            return None
+        if self.may_start_worker:
+            async with self._worker_lock:
+                if self.worker is None:
+                    await self.start_worker(liveness.summary())
+            self.waiting = None
+            return None
+        why = (
+            "this runtime starts no worker (worker=never)"
+            if self.worker_mode == "never"
+            else f"the Temporal server at {self.settings.temporal_address} is not on this machine, so none "
+            "is started here unasked (worker=always does)"
+        )
+        self.waiting = f"{waiting_message(self.settings.task_queue)}; {liveness.summary()}; {why}"
+        return self.waiting
+
+    async def start_worker(self, why: str | None = None) -> Worker:
         assert self.client is not None
         self.worker = build_worker(self.client, self.settings, **self.worker_kwargs)
         self._worker_task = asyncio.create_task(self.worker.run())
-        self.notes.append(f"started an in-process worker on task queue '{self.settings.task_queue}'")
+        self.waiting = None
+        because = f" ({why})" if why else ""
+        self.notes.append(f"started an in-process worker on task queue '{self.settings.task_queue}'{because}")
         return self.worker
 
-    async def ensure_progress(self, handle: Any, grace: float = 5.0) -> bool:
-        """In auto mode, start an in-process worker if nobody picked the run up within ``grace`` s.
+    async def ensure_progress(self, handle: Any, grace: float = PROGRESS_GRACE) -> bool:
+        """Start an in-process worker if nobody picked the run up within ``grace`` s (when we may).
 
-        The task queue's poller list still shows a worker that exited a minute ago, so "someone polls"
-        is not proof of a live worker; a run whose first workflow task is still untouched is. Returns
-        True when a worker was started here.
+        ensure_worker found a worker that looks alive (a process of this machine whose pid runs, or a
+        fresh poller of another machine), but a process may live on without polling; a run whose first
+        workflow task is still untouched after ``grace`` proves it. Returns True when a worker was
+        started here; when none may be started, ``waiting`` says the run waits.
         """
-        if self.worker is not None or self.worker_mode != "auto":
+        if self.worker is not None or self.worker_mode == "never":
             return False
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         while loop.time() < deadline:
-            description = await handle.describe()
-            if description.raw_description.workflow_execution_info.history_length > 2:
-                return False  # a workflow task completed: a live worker has it
-            await asyncio.sleep(0.2)
-        await self.start_worker()
-        self.notes.append(f"no worker picked the run up within {grace:.0f} s; started one in-process")
+            if await _picked_up(handle):
+                return False
+            await asyncio.sleep(0.1)
+        if not self.may_start_worker:
+            self.waiting = (
+                f"{waiting_message(self.settings.task_queue)}: no worker picked the run up within "
+                f"{grace:g} s ({(await self.liveness()).summary()})"
+            )
+            return False
+        async with self._worker_lock:
+            if self.worker is not None:
+                return False
+            await self.start_worker(f"no worker picked the run up within {grace:g} s")
         return True
 
     async def __aexit__(self, *exc: object) -> None:
@@ -142,3 +187,15 @@ class LocalRuntime:
                 if asyncio.iscoroutine(result):
                     await result
             self.llm_server = None
+
+
+async def _picked_up(handle: Any) -> bool:
+    """Whether a worker has taken the run's first workflow task (or the run is already over)."""
+    description = await handle.describe()
+    raw = description.raw_description
+    if raw.workflow_execution_info.history_length > 2 or description.close_time is not None:
+        return True
+    return bool(
+        raw.HasField("pending_workflow_task")
+        and raw.pending_workflow_task.state == PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED
+    )

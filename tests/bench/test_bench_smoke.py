@@ -25,6 +25,7 @@ TINY = Config(
     batch_items=20,
     batch_latency_ms=1,
     batch_concurrent=5,
+    repeat_runs=2,
     llm_server=False,
     pipeline_test_cases=3,
 )
@@ -41,13 +42,14 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
         for name in ("gleitzeit", "gleitzeit_local", "temporal"):
             assert engine[shape][name]["noop"]["n"] == n
     assert engine["chain"]["gleitzeit"]["python"]["median_s"] > 0
-    for part in ("chat", "batch"):
+    for part in ("chat", "batch", "repeat"):
         assert "error" not in results[part], results[part]
     if results["batch"].get("available"):
         assert results["batch"]["completed"] == 20 and results["batch"]["failed"] == 0
 
     table = render(results)
     assert results["pipeline_tests"]["passed"] == 3, results["pipeline_tests"]
+    assert results["repeat"]["runs"] == 2
     for row in (
         "1. chain",
         "2. fan-out",
@@ -55,6 +57,7 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
         "4. batch_process",
         "5. worker peak",
         "6. gleitzeit test",
+        "7. repeated",
     ):
         assert row in table
 
