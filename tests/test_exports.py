@@ -16,6 +16,7 @@ EXPECTED = {
     "ExecutionError",
     "GleitzeitClient",
     "GleitzeitError",
+    "InputTooLargeError",
     "LLMUnavailableError",
     "LogEvent",
     "ModelNotFoundError",

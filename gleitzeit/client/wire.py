@@ -19,6 +19,7 @@ __all__ = ["STATUS_OF", "error_from_dict", "error_to_dict", "http_status"]
 STATUS_OF: list[tuple[type[GleitzeitError], int]] = [
     (errs.AuthenticationError, 401),
     (errs.PermissionDeniedError, 403),
+    (errs.InputTooLargeError, 413),
     (errs.ValidationError, 422),
     (errs.NotFoundError, 404),
     (errs.TimeoutError, 504),

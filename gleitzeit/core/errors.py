@@ -7,6 +7,7 @@ failures::
     GleitzeitError
     ├── ConfigurationError            bad settings, missing binaries
     ├── ValidationError               a workflow/task/request is invalid (carries .problems)
+    │   └── InputTooLargeError        larger than a configured limit (the REST API answers 413)
     ├── ServiceUnavailableError       a service we need does not answer
     │   ├── TemporalUnavailableError
     │   ├── LLMUnavailableError
@@ -39,6 +40,7 @@ __all__ = [
     "DockerUnavailableError",
     "ExecutionError",
     "GleitzeitError",
+    "InputTooLargeError",
     "LLMUnavailableError",
     "ModelNotFoundError",
     "NotFoundError",
@@ -119,6 +121,10 @@ class ValidationError(GleitzeitError, ValueError):
             else:
                 message = f"{len(self.problems)} problems:\n" + "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(message)
+
+
+class InputTooLargeError(ValidationError):
+    """A workflow (file, text or dict) larger than the configured limit; refused before it is parsed."""
 
 
 class ServiceUnavailableError(GleitzeitError, ConnectionError):

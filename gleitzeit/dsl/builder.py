@@ -8,7 +8,9 @@ from typing import Any
 
 import pydantic
 
+from gleitzeit.config import MAX_PARALLEL_LIMIT
 from gleitzeit.contracts.spec import TaskSpec, WorkflowSpec
+from gleitzeit.core.files import control_character
 from gleitzeit.core.units import DURATION_FORMS, parse_duration
 from gleitzeit.dsl.batch import parse_batch
 from gleitzeit.dsl.inputs import parse_inputs
@@ -47,6 +49,16 @@ def _text(data: dict[str, Any], key: str, r: Reporter) -> str | None:
     if v is None:
         return None
     if isinstance(v, str):
+        bad = control_character(v) if key in ("name", "id") else None
+        if bad is not None:  # the run's id is built from these
+            r.add(
+                "bad-name",
+                f"'{key}' holds the control character {bad}",
+                (key,),
+                key=key,
+                hint="remove it (the workflow id is made from the name and id)",
+            )
+            return None
         return v
     if isinstance(v, int | float) and not isinstance(v, bool):
         return str(v)  # `version: 1.0`
@@ -54,18 +66,20 @@ def _text(data: dict[str, Any], key: str, r: Reporter) -> str | None:
     return None
 
 
-def _positive(data: dict[str, Any], key: str, r: Reporter) -> int | None:
+def _positive(data: dict[str, Any], key: str, r: Reporter, most: int) -> int | None:
     v = data.get(key)
     if v is None:
         return None
-    if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+    if isinstance(v, int) and not isinstance(v, bool) and 0 < v <= most:
         return v
     r.add(
         "invalid-value",
-        f"'{key}' must be a whole number of at least 1, not {v!r}",
+        f"'{key}' must be a whole number of at least 1, not {v!r}"
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0
+        else f"'{key}' must be at most {most}, not {v!r}",
         (key,),
         key=key,
-        hint=f"write e.g. '{key}: 4'",
+        hint=f"write e.g. '{key}: 4' (at most {most})",
     )
     return None
 
@@ -91,6 +105,17 @@ def _check_files(task: RawTask, r: Reporter, base_dir: str) -> None:
     if task.method is None:
         return
     for sub, name in file_parameters(task.method, task.parameters):
+        bad = control_character(name)
+        if bad is not None:
+            r.add(
+                "invalid-value",
+                f"the path {name!r} holds the control character {bad}",
+                (*task.path, task.params_key, *sub),
+                task=task.label,
+                key=key_of(("parameters", *sub)),
+                hint="remove it: no file name holds one",
+            )
+            continue
         if os.path.isabs(name) or (FsPath(base_dir) / name).exists() or FsPath(name).exists():
             continue
         r.add(
@@ -129,7 +154,7 @@ def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str
     name, description = _text(data, "name", r), _text(data, "description", r)
     wf_id, version = _text(data, "id", r), _text(data, "version", r)
     timeout = _duration(data, "timeout", r)
-    max_parallel = _positive(data, "max_parallel", r)
+    max_parallel = _positive(data, "max_parallel", r, MAX_PARALLEL_LIMIT)
     metadata = data.get("metadata") or {}
     if not isinstance(metadata, dict):
         r.add(
