@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from gleitzeit.core.errors import ValidationError
     from gleitzeit.dsl import conditions, references
     from gleitzeit.dsl.methods import method_info
+    from gleitzeit.workflows.failures import INPUT_FAILURE_TYPES
     from gleitzeit.workflows.policies import activity_options, default_retry
 
 __all__ = ["MAX_IN_FLIGHT", "MAX_RESULT_BYTES", "DagWorkflow"]
@@ -52,7 +53,7 @@ COUNTED_STATES = ("pending", "running", "completed", "failed", "skipped", "cance
 LOCAL_ACTIVITY_KEY = "local_activities"
 
 
-@workflow.defn(name="DagWorkflow")
+@workflow.defn(name="DagWorkflow", failure_exception_types=INPUT_FAILURE_TYPES)
 class DagWorkflow:
     def __init__(self) -> None:
         self._spec: WorkflowSpec | None = None
