@@ -10,12 +10,15 @@ once, iteratively, counting every node as often as it appears:
 - deeper than ``MAX_DEPTH`` levels: too-deep (nothing else is looked at);
 - an integer outside the signed 64-bit range, or a float that is not finite (``.inf``, ``.nan``,
   ``1e999``): invalid-value at its line. No setting takes such a number, JSON cannot carry the float,
-  and neither can a Temporal payload or the script that would receive it.
+  and neither can a Temporal payload or the script that would receive it;
+- a string holding a lone surrogate (YAML's ``"\ud800"``): invalid-value; it validated, then no
+  UTF-8 encoder could send it to Temporal.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from gleitzeit.dsl.positions import MAX_DEPTH, Path
@@ -26,6 +29,7 @@ __all__ = ["INT64_MAX", "INT64_MIN", "MAX_NODES", "check_document"]
 # A workflow of the largest file the loader reads (a few MB) has well under a million nodes.
 MAX_NODES = 1_000_000
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _task_of(data: Any, path: Path) -> tuple[str | None, Path]:
@@ -69,7 +73,7 @@ def check_document(data: Any, r: Reporter) -> bool:
                 return False
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for k, v in items:
-                if isinstance(v, dict | list | int | float):
+                if isinstance(v, dict | list | int | float | str):
                     stack.append((v, (*path, k if isinstance(k, str | int) else str(k)), depth + 1))
             continue
         bad = None
@@ -79,6 +83,8 @@ def check_document(data: Any, r: Reporter) -> bool:
             bad = f"the number {value} is outside the 64-bit range every setting and script shares"
         elif isinstance(value, float) and not math.isfinite(value):
             bad = f"{value} is not a finite number"
+        elif isinstance(value, str) and _SURROGATE.search(value):
+            bad = "the text holds a lone surrogate (half of a UTF-16 pair), which is not a character"
         if bad is not None:
             task, inner = _task_of(data, path)
             r.add(
@@ -87,6 +93,8 @@ def check_document(data: Any, r: Reporter) -> bool:
                 path,
                 task=task,
                 key=key_of(inner) or None,
-                hint="write a finite number in range (quote it to pass it as text)",
+                hint="write a finite number in range (quote it to pass it as text)"
+                if not isinstance(value, str)
+                else "write the character itself, or its full \\U0001xxxx escape",
             )
     return True

@@ -18,7 +18,7 @@ from gleitzeit.dsl.linking import TaskLookup, check_value_references, link_tasks
 from gleitzeit.dsl.params import file_parameters, normalise_parameters
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean
-from gleitzeit.dsl.tasks import RawTask, parse_task
+from gleitzeit.dsl.tasks import MAX_ID_LENGTH, RawTask, parse_task
 
 __all__ = ["TOP_KEYS", "build_spec"]
 
@@ -49,6 +49,15 @@ def _text(data: dict[str, Any], key: str, r: Reporter) -> str | None:
     if v is None:
         return None
     if isinstance(v, str):
+        if key == "id" and len(v) > MAX_ID_LENGTH:
+            r.add(
+                "bad-name",
+                f"'id' is {len(v)} characters long; at most {MAX_ID_LENGTH}",
+                (key,),
+                key=key,
+                hint="shorten it (the run's id is made from it)",
+            )
+            return None
         bad = control_character(v) if key in ("name", "id") else None
         if bad is not None:  # the run's id is built from these
             r.add(

@@ -43,6 +43,7 @@ _HINTS = {
     "too-deep": "flatten the structure, or move the data into a file a task reads",
     "recursive-alias": "an alias cannot repeat the block it stands in; write the value out",
     "number-too-long": "write a number in range, or quote it to pass it as text",
+    "not-text": "remove it; if the file is UTF-16 without a byte order mark or binary, save it as UTF-8 text",
 }
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 

@@ -16,7 +16,7 @@ every alias adds the size of the node it repeats, and past ``MAX_ALIAS_NODES`` t
 "too many aliases" at that alias; nesting deeper than ``MAX_DEPTH`` stops at the first node too deep; an
 alias to a node that contains it (a recursive structure no JSON can carry) is refused. Each refusal is
 a ``YamlSyntaxProblem`` with its line and a ``code`` (too-many-aliases, too-deep, recursive-alias,
-number-too-long), costs milliseconds, and happens before anything walks the data.
+number-too-long, and not-text for a character YAML forbids, such as NUL), costs milliseconds, and happens before anything walks the data.
 """
 
 from __future__ import annotations
@@ -233,10 +233,20 @@ def _attach(
     on_stack.discard(id(data))
 
 
+def _reader_problem(text: str, exc: yaml.reader.ReaderError) -> YamlSyntaxProblem:
+    line = text.count("\n", 0, exc.position) + 1
+    column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+    what = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+    return YamlSyntaxProblem(f"the character {what} is not allowed in YAML text", line, column, "not-text")
+
+
 def parse_yaml(text: str) -> tuple[Any, Positions, list[YamlDuplicateKey], YamlSyntaxProblem | None]:
     """Parse one YAML document: (data, positions, duplicate keys, syntax problem or None)."""
-    loader = _MarkingLoader(text)
     positions = Positions()
+    try:
+        loader = _MarkingLoader(text)
+    except yaml.reader.ReaderError as exc:  # the text holds a character YAML forbids (NUL, controls)
+        return None, positions, [], _reader_problem(text, exc)
     try:
         node: Node | None = loader.get_single_node()
         if node is None:

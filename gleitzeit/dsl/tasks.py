@@ -31,7 +31,11 @@ from gleitzeit.dsl.positions import Path
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean
 
-__all__ = ["TASK_KEYS", "RawTask", "derive_id", "parse_common", "parse_task", "valid_id"]
+__all__ = ["MAX_ID_LENGTH", "TASK_KEYS", "RawTask", "derive_id", "parse_common", "parse_task", "valid_id"]
+
+# Temporal refuses ids over 1,000 characters (a task id is its activity id, a workflow id is made
+# from `id`); no one reads an id of 200.
+MAX_ID_LENGTH = 200
 
 TASK_KEYS = (
     "id",
@@ -64,7 +68,12 @@ def derive_id(name: str, index: int) -> str:
 
 
 def valid_id(task_id: str) -> bool:
-    return bool(task_id) and task_id == task_id.strip() and not _BAD_ID_CHARS.search(task_id)
+    return (
+        bool(task_id)
+        and len(task_id) <= MAX_ID_LENGTH
+        and task_id == task_id.strip()
+        and not _BAD_ID_CHARS.search(task_id)
+    )
 
 
 @dataclass
@@ -317,11 +326,14 @@ def parse_task(raw: Any, index: int, r: Reporter, default_protocol: Any) -> RawT
     if tid is not None and not valid_id(tid):
         r.add(
             "bad-id",
-            f"task id {tid!r} cannot be used in references",
+            f"task id '{tid[:40]}...' is {len(tid)} characters long"
+            if len(tid) > MAX_ID_LENGTH
+            else f"task id {tid!r} cannot be used in references",
             (*path, "id"),
             task=label,
             key="id",
-            hint=f"use letters, digits, '-' and '_', e.g. '{derive_id(tid, index)}'",
+            hint=f"use letters, digits, '-' and '_', at most {MAX_ID_LENGTH} characters, "
+            f"e.g. '{derive_id(tid, index)[:MAX_ID_LENGTH]}'",
         )
     if tid == "inputs" or (tid is None and name == "inputs"):
         r.add(
