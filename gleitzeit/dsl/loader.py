@@ -22,7 +22,7 @@ import copy
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from gleitzeit.config import get_settings
 from gleitzeit.contracts.spec import WorkflowSpec
@@ -224,7 +224,7 @@ def _load(
     return _from_text(os.fspath(source), None, None, os.path.abspath(base_dir or os.getcwd()), limit)
 
 
-def _raise(problems: list[Problem]) -> None:
+def _raise(problems: list[Problem]) -> NoReturn:
     problems = problems or [Problem("the workflow could not be loaded")]
     if any(p.code == "too-large" for p in problems):
         raise InputTooLargeError(problems=problems)
@@ -245,7 +245,6 @@ def load_workflow(
     spec, problems = _load(source, base_dir, max_bytes)
     if problems or spec is None:
         _raise(problems)
-    assert spec is not None
     return spec
 
 
@@ -261,7 +260,6 @@ def load_workflow_text(
     )
     if problems or spec is None:
         _raise(problems)
-    assert spec is not None
     return spec
 
 
