@@ -21,6 +21,8 @@ from gleitzeit.core.units import parse_size
 __all__ = [
     "DEFAULT_LLM_TIMEOUT",
     "DEFAULT_MAX_PARALLEL",
+    "DEFAULT_MAX_PIPELINE_BYTES",
+    "MAX_PARALLEL_LIMIT",
     "DEFAULT_OLLAMA_HOST",
     "DEFAULT_TASK_QUEUE",
     "DEFAULT_TEMPORAL_ADDRESS",
@@ -45,6 +47,15 @@ DEFAULT_LLM_TIMEOUT = 300.0
 DEFAULT_SCRIPT_TIMEOUT = 60.0
 # Temporal errors out at 2 MiB per payload; refuse results well before that.
 DEFAULT_MAX_RESULT_BYTES = 1_500_000
+# A pipeline file or text read by the CLI, the client or the worker: generous for YAML written by
+# hand, small enough that parsing it (pure-Python PyYAML, ~1 s per MB here) cannot hold a process.
+# The REST API reads at most gleitzeit.api.limits.MAX_PIPELINE_BYTES of it (under its body limit).
+DEFAULT_MAX_PIPELINE_BYTES = 4 * 1024 * 1024
+# The most a python task may ask for (``memory``, ``cpus``): beyond any machine's size, before the
+# numbers overflow Docker's int64 and the cgroup; validation stops them instead of a failing run.
+# Lower them to what the workers have.
+DEFAULT_MAX_SCRIPT_MEMORY = 16 * 1024**4
+DEFAULT_MAX_SCRIPT_CPUS = 1024.0
 DEFAULT_SANDBOX_IMAGE = "gleitzeit-sandbox:latest"
 # POST /v1/files: documents and images of everyday size pass, a runaway upload does not fill the disk.
 DEFAULT_UPLOAD_MAX_FILE_BYTES = 100 * 1024**2
@@ -107,6 +118,15 @@ class Settings(BaseSettings):
     # Engine limits
     max_parallel: int = Field(default=DEFAULT_MAX_PARALLEL, ge=1, le=MAX_PARALLEL_LIMIT)
     max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES
+    max_pipeline_bytes: int = Field(
+        default=DEFAULT_MAX_PIPELINE_BYTES, ge=1, description="largest pipeline file or text read"
+    )
+    max_script_memory: int = Field(
+        default=DEFAULT_MAX_SCRIPT_MEMORY, ge=1, description="largest `memory` a python task may ask for"
+    )
+    max_script_cpus: float = Field(
+        default=DEFAULT_MAX_SCRIPT_CPUS, gt=0, description="largest `cpus` a python task may ask for"
+    )
     workflow_sandbox: bool = Field(
         default=False,
         description="run workflow code in Temporal's sandbox (determinism checks; ~5 ms more per run)",
@@ -140,6 +160,12 @@ class Settings(BaseSettings):
     # here (GLEITZEIT_MCP_SERVERS), and the ``mcp.servers`` of the original's config file.
     mcp_servers: list[dict[str, Any]] = Field(default_factory=list)
     mcp_config_file: Path = Field(default_factory=lambda: Path.home() / ".gleitzeit" / "config.yaml")
+
+    @field_validator("max_script_memory", mode="before")
+    @classmethod
+    def _memory_size(cls, value: object) -> object:
+        # GLEITZEIT_MAX_SCRIPT_MEMORY=16g reads like a task's `memory`.
+        return parse_size(value) if isinstance(value, str) else value
 
     @field_validator("ollama_host")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from gleitzeit.api.deps import backend_of, guard_of
 from gleitzeit.api.schemas import BatchRequest, RunInfo
@@ -34,7 +34,7 @@ async def start_batch(body: BatchRequest, request: Request) -> RunInfo:
 
 
 @router.get("/{workflow_id}/results", summary="Every file's result of a finished batch: {file: result}")
-async def batch_results(workflow_id: str, request: Request, wait: float = 0.0) -> dict[str, Any]:
+async def batch_results(workflow_id: str, request: Request, wait: float = Query(0.0, ge=0)) -> dict[str, Any]:
     backend = backend_of(request)
     run = await backend.get_workflow(workflow_id)
     if run.kind != "batch":

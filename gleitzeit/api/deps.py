@@ -6,9 +6,10 @@ from fastapi import Request
 
 from gleitzeit.api.paths import PathGuard
 from gleitzeit.client.native import NativeBackend
+from gleitzeit.config import Settings
 from gleitzeit.core.errors import ServiceUnavailableError
 
-__all__ = ["backend_of", "guard_of"]
+__all__ = ["backend_of", "guard_of", "settings_of"]
 
 
 def backend_of(request: Request) -> NativeBackend:
@@ -21,3 +22,8 @@ def backend_of(request: Request) -> NativeBackend:
 def guard_of(request: Request) -> PathGuard:
     guard: PathGuard = request.app.state.guard
     return guard
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings

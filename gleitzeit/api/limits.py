@@ -1,4 +1,10 @@
-"""Request body size limit: anything larger than ``max_bytes`` is refused with 413 before it is read."""
+"""Request body size limit: anything larger than ``max_bytes`` is refused with 413 before it is read.
+
+``MAX_PIPELINE_BYTES`` is how much pipeline (a file named by ``path``, ``yaml`` text, a ``spec``'s
+values) one request may make the server parse: half the body limit, so parsing one (pure-Python
+PyYAML, ~1 s per MB here, in a worker thread) stays a fraction of a second; the smaller of it and
+``Settings.max_pipeline_bytes`` applies. Over it: 413 with the file and line where the limit stops.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "BodySizeLimit"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "MAX_PIPELINE_BYTES", "BodySizeLimit"]
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+MAX_PIPELINE_BYTES = DEFAULT_MAX_BODY_BYTES // 2
 
 
 class BodySizeLimit:

@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 
 from gleitzeit.contracts.spec import WorkflowSpec
-from gleitzeit.core.errors import PermissionDeniedError
+from gleitzeit.core.errors import PermissionDeniedError, ValidationError
+from gleitzeit.core.files import control_character
 from gleitzeit.dsl.params import file_parameters, mount_parameters
 
 __all__ = ["PathForbidden", "PathGuard"]
@@ -34,7 +35,15 @@ class PathGuard:
         return self.roots[0]
 
     def check(self, path: str | os.PathLike[str], what: str = "path") -> str:
-        """The absolute, resolved path; PathForbidden when it is outside every root."""
+        """The absolute, resolved path; PathForbidden when it is outside every root.
+
+        ValidationError (422) for a path with a control character: a NUL makes every OS call raise.
+        """
+        bad = control_character(os.fspath(path))
+        if bad is not None:
+            raise ValidationError(
+                f"{what} {os.fspath(path)!r} holds the control character {bad}; no file name holds one"
+            )
         raw = Path(os.path.expanduser(os.fspath(path)))
         full = Path(os.path.realpath(raw if raw.is_absolute() else self.base / raw))
         if any(full == root or full.is_relative_to(root) for root in self.roots):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
-from gleitzeit.api.deps import backend_of, guard_of
+from gleitzeit.api.deps import backend_of, guard_of, settings_of
+from gleitzeit.api.limits import MAX_PIPELINE_BYTES
 from gleitzeit.api.schemas import ResultPending, RunInfo, WorkflowRequest
 from gleitzeit.client.native_run import NativeRun
 from gleitzeit.contracts.spec import WorkflowSpec
@@ -42,12 +45,14 @@ def load_request_spec(body: WorkflowRequest, request: Request) -> WorkflowSpec:
     # another machine or elsewhere on this one), relative files resolve against the first root.
     base_dir = guard.allowed(body.base_dir) if body.base_dir else None
     base_dir = base_dir or str(guard.base)
+    limit = min(MAX_PIPELINE_BYTES, settings_of(request).max_pipeline_bytes)
     if body.path is not None:
-        spec = load_workflow(guard.check(body.path, "workflow file"))
+        # A Path, never a str: a name that is no file must not be read as YAML text.
+        spec = load_workflow(Path(guard.check(body.path, "workflow file")), max_bytes=limit)
     elif body.yaml is not None:
-        spec = load_workflow_text(body.yaml, body.filename, base_dir=base_dir)
+        spec = load_workflow_text(body.yaml, body.filename, base_dir=base_dir, max_bytes=limit)
     else:
-        spec = load_workflow(body.spec or {}, base_dir=base_dir)
+        spec = load_workflow(body.spec or {}, base_dir=base_dir, max_bytes=limit)
     if spec.batch is not None:
         guard.check_spec(spec)  # the directory, before it is listed
         spec = expand_batch(spec)
@@ -64,7 +69,8 @@ def run_info(run: NativeRun, status: str = "running") -> RunInfo:
 @router.post("", response_model=None, status_code=201, summary="Start a workflow (or run it and wait)")
 async def start_workflow(body: WorkflowRequest, request: Request, response: Response) -> Any:
     backend = backend_of(request)
-    spec = load_request_spec(body, request)
+    # In a worker thread: parsing a large pipeline must not stop the server answering (/v1/health).
+    spec = await run_in_threadpool(load_request_spec, body, request)
     run = await backend.start_spec(spec, body.inputs, workflow_id=body.workflow_id)
     if not body.wait:
         return run_info(run)

@@ -71,6 +71,7 @@ with workflow.unsafe.imports_passed_through():
     from gleitzeit.contracts.heartbeat import MIN_HEARTBEAT_TIMEOUT
     from gleitzeit.contracts.spec import RetrySpec, TaskSpec
     from gleitzeit.workflows.dag import MAX_IN_FLIGHT, _describe_failure
+    from gleitzeit.workflows.failures import INPUT_FAILURE_TYPES
     from gleitzeit.workflows.policies import ActivityOptions, activity_options
 
 __all__ = ["CHUNKS_PATCH", "PAGE_SIZE", "TARGET_PATCH", "BatchWorkflow"]
@@ -101,7 +102,7 @@ class _Flight:
     started: datetime | None = None  # when a chunk was scheduled (workflow time)
 
 
-@workflow.defn(name="BatchWorkflow")
+@workflow.defn(name="BatchWorkflow", failure_exception_types=INPUT_FAILURE_TYPES)
 class BatchWorkflow:
     def __init__(self) -> None:
         self._inp: BatchInput | None = None

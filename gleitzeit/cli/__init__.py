@@ -60,6 +60,9 @@ def main() -> None:
     Exits through ``os._exit`` after flushing: a process that ran a Temporal worker can crash in
     interpreter teardown (SDK issue #300), which must not turn a finished command into exit 134.
     """
+    from gleitzeit.services.connection import forward_core_logs
+
+    forward_core_logs()  # the SDK's log lines go to stderr, never into a command's stdout
     try:
         result = app(standalone_mode=False)
         rc = result if isinstance(result, int) else 0

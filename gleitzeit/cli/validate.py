@@ -3,7 +3,9 @@
 Prints each problem as ``FILE:LINE:COL: task 'x', key 'y': message (hint: ...)`` (coloured on a
 terminal), or with ``--json`` one JSON list with an object per file:
 ``{"file", "valid", "tasks", "problems": [problem dicts]}``. Exit status: 0 when every file is valid,
-1 when any is invalid, 2 when a file does not exist. A ``*.test.yaml`` file is checked as a pipeline's
+1 when any is invalid, 2 when a file does not exist or was refused unread as a workflow (larger than
+``GLEITZEIT_MAX_PIPELINE_BYTES``, an alias bomb, nested too deep, not text: see
+``gleitzeit.dsl.loader.REFUSALS``); those answers cost milliseconds, not the file's expansion.
 test file (``gleitzeit.testing``): its pipeline, tasks, regexes and expect keys.
 """
 
@@ -22,7 +24,7 @@ from gleitzeit.cli.app import app
 from gleitzeit.config import get_settings
 from gleitzeit.core.errors import Problem, ValidationError
 from gleitzeit.dsl.inputs import bind_inputs
-from gleitzeit.dsl.loader import load_workflow
+from gleitzeit.dsl.loader import REFUSALS, load_workflow
 from gleitzeit.mcp_tools.check import check_tools
 from gleitzeit.testing.testfile import TEST_SUFFIX, load_test_file
 
@@ -72,7 +74,7 @@ def validate(
     console = Console(highlight=False, soft_wrap=True)
     colour = console.is_terminal and not as_json and "NO_COLOR" not in os.environ
     report = []
-    any_invalid = False
+    any_invalid = any_refused = False
     for f in files:
         problems: list[Problem] = []
         n_tasks = 0
@@ -113,6 +115,7 @@ def validate(
         except ValidationError as exc:
             problems = exc.problems
         any_invalid = any_invalid or bool(problems)
+        any_refused = any_refused or any(p.code in REFUSALS for p in problems)
         report.append(
             {
                 "file": str(f),
@@ -136,4 +139,4 @@ def validate(
             console.print(f"[bold red]{escape(summary)}[/]") if colour else typer.echo(summary)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
-    raise typer.Exit(1 if any_invalid else 0)
+    raise typer.Exit(2 if any_refused else 1 if any_invalid else 0)

@@ -20,7 +20,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from gleitzeit.config import MAX_PARALLEL_LIMIT
 from gleitzeit.contracts.spec import RetrySpec
+from gleitzeit.core.units import MAX_DURATION_SECONDS
 
 __all__ = [
     "DEFAULT_FILES_PER_RUN",
@@ -62,11 +64,11 @@ class BatchOptions(BaseModel):
     # for llm/vision, context.file_path for python/execute.
     method: str = "llm/chat"
     parameters: dict[str, Any] = Field(default_factory=dict)
-    max_concurrent: int = Field(default=5, ge=1, le=1000)
+    max_concurrent: int = Field(default=5, ge=1, le=MAX_PARALLEL_LIMIT)
     output_dir: str | None = None
     name: str = "batch"
     # Per-file attempt limits, as for a DAG task.
-    timeout: float | None = Field(default=None, gt=0)
+    timeout: float | None = Field(default=None, gt=0, le=MAX_DURATION_SECONDS)
     max_attempts: int = Field(default=3, ge=1, le=100)
 
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from gleitzeit.config import MAX_PARALLEL_LIMIT
 from gleitzeit.contracts.spec import WorkflowSpec
 
 __all__ = ["DagInput", "DagResult", "TaskProgress", "TaskState", "WorkflowProgress"]
@@ -18,7 +19,7 @@ class DagInput(BaseModel):
     spec: WorkflowSpec
     inputs: dict[str, Any] = Field(default_factory=dict)  # already bound (defaults applied, types checked)
     # Used when the spec sets no max_parallel (from Settings.max_parallel on the starting side).
-    default_max_parallel: int = 50
+    default_max_parallel: int = Field(default=50, ge=1, le=MAX_PARALLEL_LIMIT)
 
 
 class TaskProgress(BaseModel):

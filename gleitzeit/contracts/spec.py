@@ -5,7 +5,9 @@ These are the *normalised* form: aliases are folded (``params`` -> ``parameters`
 ``outputs`` names tasks by id, and ``dependencies`` holds explicit plus implied dependencies. The raw YAML
 shape (with its aliases and line numbers) lives only in the loader.
 
-They travel to Temporal through the pydantic data converter, so they must stay plain data.
+They travel to Temporal through the pydantic data converter, so they must stay plain data. Every
+number has a range (durations at most ``MAX_DURATION_SECONDS``, ``max_parallel`` at most
+``MAX_PARALLEL_LIMIT``), so a spec built by hand cannot carry what the loader refuses.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from gleitzeit.config import MAX_PARALLEL_LIMIT
+from gleitzeit.core.units import MAX_DURATION_SECONDS
 
 __all__ = [
     "MAX_FOREACH_ITEMS",
@@ -52,8 +57,8 @@ class RetrySpec(_Frozen):
 
     max_attempts: int = Field(default=3, ge=1, le=100)
     backoff: Backoff = "exponential"
-    base_delay: float = Field(default=1.0, gt=0)
-    max_delay: float = Field(default=300.0, gt=0)
+    base_delay: float = Field(default=1.0, gt=0, le=MAX_DURATION_SECONDS)
+    max_delay: float = Field(default=300.0, gt=0, le=MAX_DURATION_SECONDS)
     jitter: bool = True
 
 
@@ -74,8 +79,8 @@ class TaskSpec(_Frozen):
     parameters: dict[str, Any] = Field(default_factory=dict)
     # Explicit dependencies plus those implied by references, as task ids, in first-mention order.
     dependencies: list[str] = Field(default_factory=list)
-    priority: int = PRIORITY_RANKS["normal"]
-    timeout: float | None = Field(default=None, gt=0)  # seconds for one attempt
+    priority: int = Field(default=PRIORITY_RANKS["normal"], ge=0, le=max(PRIORITY_RANKS.values()))
+    timeout: float | None = Field(default=None, gt=0, le=MAX_DURATION_SECONDS)  # seconds for one attempt
     retry: RetrySpec | None = None
     when: str | None = None
     on_error: OnError = "fail"
@@ -98,7 +103,7 @@ class TaskSpec(_Frozen):
 class BatchSpec(_Frozen):
     directory: str
     pattern: str = "*"
-    max_concurrent: int | None = Field(default=None, ge=1)
+    max_concurrent: int | None = Field(default=None, ge=1, le=MAX_PARALLEL_LIMIT)
 
 
 class WorkflowSpec(_Frozen):
@@ -110,8 +115,8 @@ class WorkflowSpec(_Frozen):
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     # name -> a value that may hold references (usually one "${task.field}" string)
     outputs: dict[str, Any] = Field(default_factory=dict)
-    max_parallel: int | None = Field(default=None, ge=1)
-    timeout: float | None = Field(default=None, gt=0)  # whole-workflow limit in seconds
+    max_parallel: int | None = Field(default=None, ge=1, le=MAX_PARALLEL_LIMIT)
+    timeout: float | None = Field(default=None, gt=0, le=MAX_DURATION_SECONDS)  # whole-workflow limit (s)
     metadata: dict[str, Any] = Field(default_factory=dict)
     # The batch form: one task per matching file, built from ``template``.
     batch: BatchSpec | None = None

@@ -7,7 +7,7 @@ failures::
     GleitzeitError
     ├── ConfigurationError            bad settings, missing binaries
     ├── ValidationError               a workflow/task/request is invalid (carries .problems)
-    │   └── PayloadTooLargeError      a request body or uploaded file over its limit (HTTP 413)
+    │   └── PayloadTooLargeError      a body, an uploaded file or a pipeline over its limit (HTTP 413)
     ├── ServiceUnavailableError       a service we need does not answer
     │   ├── TemporalUnavailableError
     │   ├── LLMUnavailableError
@@ -126,7 +126,8 @@ class ValidationError(GleitzeitError, ValueError):
 
 
 class PayloadTooLargeError(ValidationError):
-    """A request body or an uploaded file is larger than the server accepts (HTTP 413)."""
+    """A request body, an uploaded file or a workflow (file, text or dict) larger than its limit (HTTP 413);
+    refused before it is parsed or stored."""
 
 
 class ServiceUnavailableError(GleitzeitError, ConnectionError):

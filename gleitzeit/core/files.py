@@ -9,17 +9,38 @@ A directory a script may write (or have mounted) must lie inside the file roots:
 ``file_roots`` (``GLEITZEIT_FILE_ROOTS``) or, when none are configured, the workflow's directory and
 the current directory (:func:`file_roots_for`). :func:`confine` resolves symlinks first, so a link
 cannot lead out of them.
+
+``control_character`` finds what no path or id may hold: a NUL makes every OS call on a path raise
+ValueError (a 500 in the API, a failed task at run time), and the other C0/C1 controls turn log
+lines, web UI ids and terminal output into something else than they say.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from gleitzeit.core.errors import NotFoundError, PermissionDeniedError
 
-__all__ = ["MissingFile", "OutsideRoots", "confine", "file_roots_for", "find_directory", "find_file"]
+__all__ = [
+    "MissingFile",
+    "OutsideRoots",
+    "confine",
+    "control_character",
+    "file_roots_for",
+    "find_directory",
+    "find_file",
+]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def control_character(text: str) -> str | None:
+    """The first control character in ``text`` as ``U+0000``, or None when there is none."""
+    found = _CONTROL.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
 
 
 class MissingFile(NotFoundError):

@@ -26,6 +26,7 @@ import re
 from pathlib import Path as FsPath
 from typing import Any
 
+from gleitzeit.config import MAX_PARALLEL_LIMIT
 from gleitzeit.contracts.spec import BatchSpec, TaskSpec, WorkflowSpec
 from gleitzeit.core.errors import Problem, ValidationError
 from gleitzeit.core.files import find_directory
@@ -119,11 +120,13 @@ def parse_batch(
                 key="batch.pattern",
                 hint='quote it: pattern: "*.txt" (use **/*.txt for subfolders)',
             )
-        if mc is not None and (not isinstance(mc, int) or isinstance(mc, bool) or mc < 1):
+        if mc is not None and (
+            not isinstance(mc, int) or isinstance(mc, bool) or not 1 <= mc <= MAX_PARALLEL_LIMIT
+        ):
             ok = False
             r.add(
                 "invalid-value",
-                "'max_concurrent' must be a whole number of at least 1",
+                f"'max_concurrent' must be a whole number from 1 to {MAX_PARALLEL_LIMIT}",
                 ("batch", "max_concurrent"),
                 key="batch.max_concurrent",
                 hint="write e.g. 'max_concurrent: 4'",

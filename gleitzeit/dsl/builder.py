@@ -8,10 +8,10 @@ from typing import Any
 
 import pydantic
 
-from gleitzeit.config import get_settings
+from gleitzeit.config import MAX_PARALLEL_LIMIT, get_settings
 from gleitzeit.contracts.spec import TaskSpec, WorkflowSpec
 from gleitzeit.core.errors import ConfigurationError
-from gleitzeit.core.files import OutsideRoots, confine, file_roots_for
+from gleitzeit.core.files import OutsideRoots, confine, control_character, file_roots_for
 from gleitzeit.core.units import DURATION_FORMS, parse_duration
 from gleitzeit.dsl.batch import parse_batch
 from gleitzeit.dsl.inputs import parse_inputs
@@ -20,7 +20,7 @@ from gleitzeit.dsl.methods import method_info
 from gleitzeit.dsl.params import MCP_SERVERS_KEY, file_parameters, mount_parameters, normalise_parameters
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean
-from gleitzeit.dsl.tasks import RawTask, parse_task
+from gleitzeit.dsl.tasks import MAX_ID_LENGTH, RawTask, parse_task
 from gleitzeit.mcp_tools.servers import parse_servers
 
 __all__ = ["TOP_KEYS", "build_spec"]
@@ -84,6 +84,25 @@ def _text(data: dict[str, Any], key: str, r: Reporter) -> str | None:
     if v is None:
         return None
     if isinstance(v, str):
+        if key == "id" and len(v) > MAX_ID_LENGTH:
+            r.add(
+                "bad-name",
+                f"'id' is {len(v)} characters long; at most {MAX_ID_LENGTH}",
+                (key,),
+                key=key,
+                hint="shorten it (the run's id is made from it)",
+            )
+            return None
+        bad = control_character(v) if key in ("name", "id") else None
+        if bad is not None:  # the run's id is built from these
+            r.add(
+                "bad-name",
+                f"'{key}' holds the control character {bad}",
+                (key,),
+                key=key,
+                hint="remove it (the workflow id is made from the name and id)",
+            )
+            return None
         return v
     if isinstance(v, int | float) and not isinstance(v, bool):
         return str(v)  # `version: 1.0`
@@ -91,18 +110,20 @@ def _text(data: dict[str, Any], key: str, r: Reporter) -> str | None:
     return None
 
 
-def _positive(data: dict[str, Any], key: str, r: Reporter) -> int | None:
+def _positive(data: dict[str, Any], key: str, r: Reporter, most: int) -> int | None:
     v = data.get(key)
     if v is None:
         return None
-    if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+    if isinstance(v, int) and not isinstance(v, bool) and 0 < v <= most:
         return v
     r.add(
         "invalid-value",
-        f"'{key}' must be a whole number of at least 1, not {v!r}",
+        f"'{key}' must be a whole number of at least 1, not {v!r}"
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0
+        else f"'{key}' must be at most {most}, not {v!r}",
         (key,),
         key=key,
-        hint=f"write e.g. '{key}: 4'",
+        hint=f"write e.g. '{key}: 4' (at most {most})",
     )
     return None
 
@@ -128,6 +149,17 @@ def _check_files(task: RawTask, r: Reporter, base_dir: str) -> None:
     if task.method is None:
         return
     for sub, name in file_parameters(task.method, task.parameters):
+        bad = control_character(name)
+        if bad is not None:
+            r.add(
+                "invalid-value",
+                f"the path {name!r} holds the control character {bad}",
+                (*task.path, task.params_key, *sub),
+                task=task.label,
+                key=key_of(("parameters", *sub)),
+                hint="remove it: no file name holds one",
+            )
+            continue
         if os.path.isabs(name) or (FsPath(base_dir) / name).exists() or FsPath(name).exists():
             continue
         r.add(
@@ -204,7 +236,7 @@ def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str
     name, description = _text(data, "name", r), _text(data, "description", r)
     wf_id, version = _text(data, "id", r), _text(data, "version", r)
     timeout = _duration(data, "timeout", r)
-    max_parallel = _positive(data, "max_parallel", r)
+    max_parallel = _positive(data, "max_parallel", r, MAX_PARALLEL_LIMIT)
     metadata = data.get("metadata") or {}
     if not isinstance(metadata, dict):
         r.add(

@@ -8,6 +8,15 @@ value without guessing. Dict input has no positions: every lookup answers ``(Non
 Two deliberate differences from plain ``yaml.safe_load``: duplicate keys in one mapping are reported
 (PyYAML silently keeps the last), and timestamps stay strings (``version: 2024-01-01`` must not turn
 into a ``date`` that no JSON converter can carry).
+
+Bounded: PyYAML's safe loader expands aliases without limit (a 461-byte "billion laughs" file of 9
+levels of 9 aliases stands for ~387M nodes, and whatever walks the data then pays for every one) and
+composes nesting by recursion (600 levels are a RecursionError). So the composer counts as it builds:
+every alias adds the size of the node it repeats, and past ``MAX_ALIAS_NODES`` the parse stops with
+"too many aliases" at that alias; nesting deeper than ``MAX_DEPTH`` stops at the first node too deep; an
+alias to a node that contains it (a recursive structure no JSON can carry) is refused. Each refusal is
+a ``YamlSyntaxProblem`` with its line and a ``code`` (too-many-aliases, too-deep, recursive-alias,
+number-too-long, and not-text for a character YAML forbids, such as NUL), costs milliseconds, and happens before anything walks the data.
 """
 
 from __future__ import annotations
@@ -17,9 +26,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["Path", "Positions", "YamlDuplicateKey", "YamlSyntaxProblem", "parse_yaml"]
+__all__ = [
+    "MAX_ALIAS_NODES",
+    "MAX_DEPTH",
+    "Path",
+    "Positions",
+    "YamlDuplicateKey",
+    "YamlSyntaxProblem",
+    "parse_yaml",
+]
+
+# Nodes that aliases may add to a document in all (each alias counts the size of what it repeats).
+# Real workflows repeat a few small blocks (shared parameters, `<<: *defaults`): hundreds of nodes.
+MAX_ALIAS_NODES = 100_000
+# Nesting levels of mappings and lists; a workflow needs ~8 (tasks > task > parameters > messages >
+# message > ...), a JSON schema in `format` a few more. Well under what recursion can carry.
+MAX_DEPTH = 100
+# Digits of an integer: beyond 20 no setting can use it, and beyond 4,300 Python refuses to read it.
+_MAX_INT_CHARS = 40
 
 Path = tuple[str | int, ...]
 Loc = tuple[int | None, int | None]
@@ -30,6 +57,7 @@ class YamlSyntaxProblem:
     message: str
     line: int | None
     column: int | None
+    code: str = "yaml-syntax"
 
 
 @dataclass(frozen=True)
@@ -68,6 +96,14 @@ def _loc(mark: Any) -> Loc:
     return (mark.line + 1, mark.column + 1)
 
 
+class _Refused(yaml.MarkedYAMLError):
+    """A document past one of the limits above; ``code`` names which."""
+
+    def __init__(self, code: str, message: str, mark: Any) -> None:
+        super().__init__(problem=message, problem_mark=mark)
+        self.code = code
+
+
 class _MarkingLoader(yaml.SafeLoader):
     """SafeLoader that records node start marks per constructed mapping/sequence."""
 
@@ -83,6 +119,53 @@ class _MarkingLoader(yaml.SafeLoader):
         self.container_marks: dict[int, dict[Hashable, tuple[Loc | None, Loc]]] = {}
         self.duplicates: list[tuple[int, str, Loc]] = []  # (id(mapping), key, loc)
         self._keep: list[Any] = []
+        self._nodes = 0  # nodes composed so far, aliases counted as the nodes they repeat
+        self._alias_nodes = 0
+        self._depth = 0
+        self._sizes: dict[str, int] = {}  # anchor -> size of its node, once composed
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        event = self.peek_event()
+        if isinstance(event, AliasEvent):
+            anchor = event.anchor
+            if anchor is not None and anchor in self.anchors:
+                size = self._sizes.get(anchor)
+                if size is None:  # its node is still being composed: the alias is inside it
+                    raise _Refused(
+                        "recursive-alias",
+                        f"alias *{anchor} refers to a node that contains it (a structure without end)",
+                        event.start_mark,
+                    )
+                self._nodes += size
+                self._alias_nodes += size
+                if self._alias_nodes > MAX_ALIAS_NODES:
+                    raise _Refused(
+                        "too-many-aliases",
+                        f"too many aliases: they expand the document by more than {MAX_ALIAS_NODES:,} "
+                        "nodes (a YAML bomb?)",
+                        event.start_mark,
+                    )
+            return super().compose_node(parent, index)
+        self._depth += 1
+        if self._depth > MAX_DEPTH and isinstance(event, CollectionStartEvent | ScalarEvent):
+            raise _Refused("too-deep", f"nesting deeper than {MAX_DEPTH} levels", event.start_mark)
+        before = self._nodes
+        self._nodes += 1
+        anchor = getattr(event, "anchor", None)
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        if anchor is not None:
+            self._sizes[anchor] = self._nodes - before
+        return node
+
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        if len(node.value) > _MAX_INT_CHARS:
+            raise _Refused(
+                "number-too-long",
+                f"a number with {len(node.value)} characters is outside every range a setting has",
+                node.start_mark,
+            )
+        return int(super().construct_yaml_int(node))
 
     def construct_marked_map(self, node: MappingNode) -> Any:
         data: dict[Any, Any] = {}
@@ -122,6 +205,7 @@ class _MarkingLoader(yaml.SafeLoader):
 
 _MarkingLoader.add_constructor("tag:yaml.org,2002:map", _MarkingLoader.construct_marked_map)
 _MarkingLoader.add_constructor("tag:yaml.org,2002:seq", _MarkingLoader.construct_marked_seq)
+_MarkingLoader.add_constructor("tag:yaml.org,2002:int", _MarkingLoader.construct_yaml_int)
 
 
 def _attach(
@@ -149,15 +233,28 @@ def _attach(
     on_stack.discard(id(data))
 
 
+def _reader_problem(text: str, exc: yaml.reader.ReaderError) -> YamlSyntaxProblem:
+    line = text.count("\n", 0, exc.position) + 1
+    column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+    what = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+    return YamlSyntaxProblem(f"the character {what} is not allowed in YAML text", line, column, "not-text")
+
+
 def parse_yaml(text: str) -> tuple[Any, Positions, list[YamlDuplicateKey], YamlSyntaxProblem | None]:
     """Parse one YAML document: (data, positions, duplicate keys, syntax problem or None)."""
-    loader = _MarkingLoader(text)
     positions = Positions()
+    try:
+        loader = _MarkingLoader(text)
+    except yaml.reader.ReaderError as exc:  # the text holds a character YAML forbids (NUL, controls)
+        return None, positions, [], _reader_problem(text, exc)
     try:
         node: Node | None = loader.get_single_node()
         if node is None:
             return None, positions, [], None
         data = loader.construct_document(node)
+    except _Refused as exc:
+        line, column = _loc(exc.problem_mark)
+        return None, positions, [], YamlSyntaxProblem(str(exc.problem), line, column, exc.code)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = _loc(mark) if mark is not None else (None, None)
@@ -170,6 +267,8 @@ def parse_yaml(text: str) -> tuple[Any, Positions, list[YamlDuplicateKey], YamlS
         return None, positions, [], YamlSyntaxProblem(f"YAML syntax error: {message}", line, column)
     except yaml.YAMLError as exc:
         return None, positions, [], YamlSyntaxProblem(f"YAML error: {exc}", None, None)
+    except RecursionError:  # a safety net: MAX_DEPTH stops nesting long before this
+        return None, positions, [], YamlSyntaxProblem("nesting too deep", None, None, "too-deep")
     finally:
         loader.dispose()
     positions.values[()] = _loc(node.start_mark)

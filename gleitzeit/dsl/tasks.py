@@ -4,11 +4,13 @@ Ids: a task may give ``id``, ``name`` or both; references and dependencies may u
 ``name`` is given the id is derived from it (``derive_id``): lower case, every run of characters other
 than letters, digits, ``_`` and ``-`` becomes one ``-``, ``-`` trimmed at both ends (``"Analyze
 Image"`` -> ``analyze-image``, ``generate_numbers`` stays); an empty result becomes ``task-<n>`` (n is
-the task's 1-based position), and a derived id already taken gets ``-2``, ``-3``... appended.
+the task's 1-based position), and a derived id already taken gets ``-2``, ``-3``... appended. Ids
+and names hold no control characters (a NUL in an id validated, then failed the run).
 
-Why one module of ~400 lines: every key a task may carry is checked here, beside the keys a batch
-template shares (``parse_common``); ``foreach`` (``dsl.foreach``), parameters (``dsl.params``) and
-references (``dsl.linking``) have modules of their own.
+Why one module of ~420 lines: the keys a task takes are checked in one place, top to bottom in the
+order a task is written, with the one wording of each problem; the batch template shares
+``parse_common``; ``foreach`` (``dsl.foreach``), parameters (``dsl.params``) and references
+(``dsl.linking``) have modules of their own.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pydantic
 
 from gleitzeit.contracts.spec import PRIORITY_RANKS, RetrySpec
 from gleitzeit.core.errors import ValidationError
+from gleitzeit.core.files import control_character
 from gleitzeit.core.units import DURATION_FORMS, parse_duration
 from gleitzeit.dsl import conditions
 from gleitzeit.dsl.foreach import parse_foreach
@@ -30,7 +33,11 @@ from gleitzeit.dsl.positions import Path
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean
 
-__all__ = ["TASK_KEYS", "RawTask", "derive_id", "parse_common", "parse_task", "valid_id"]
+__all__ = ["MAX_ID_LENGTH", "TASK_KEYS", "RawTask", "derive_id", "parse_common", "parse_task", "valid_id"]
+
+# Temporal refuses ids over 1,000 characters (a task id is its activity id, a workflow id is made
+# from `id`); no one reads an id of 200.
+MAX_ID_LENGTH = 200
 
 TASK_KEYS = (
     "id",
@@ -54,7 +61,8 @@ _RETRY_KEYS = ("max_attempts", "backoff", "backoff_strategy", "base_delay", "max
 # The original Gleitzeit's numeric priorities.
 _NUMERIC_PRIORITY = {1: "high", 2: "normal", 3: "low"}
 _PROTOCOL_FAMILIES = sorted({m.family for m in METHODS.values()})
-_BAD_ID_CHARS = re.compile(r"[.\[\]{}$]")
+# Reference syntax, and control characters (see gleitzeit.core.files.control_character).
+_BAD_ID_CHARS = re.compile(r"[.\[\]{}$\x00-\x1f\x7f-\x9f]")
 _ALL_METHOD_NAMES = sorted({n for m in METHODS.values() for n in (m.name, *m.aliases)})
 
 
@@ -64,7 +72,12 @@ def derive_id(name: str, index: int) -> str:
 
 
 def valid_id(task_id: str) -> bool:
-    return bool(task_id) and task_id == task_id.strip() and not _BAD_ID_CHARS.search(task_id)
+    return (
+        bool(task_id)
+        and len(task_id) <= MAX_ID_LENGTH
+        and task_id == task_id.strip()
+        and not _BAD_ID_CHARS.search(task_id)
+    )
 
 
 @dataclass
@@ -300,6 +313,15 @@ def parse_task(raw: Any, index: int, r: Reporter, default_protocol: Any) -> RawT
     tid = str(tid) if isinstance(tid, str | int | float) and not isinstance(tid, bool) else None
     name = str(name) if isinstance(name, str | int | float) and not isinstance(name, bool) else None
     label = tid or name
+    if name is not None and control_character(name):
+        r.add(
+            "bad-id",
+            f"task name {name!r} holds the control character {control_character(name)}",
+            (*path, "name"),
+            task=label,
+            key="name",
+            hint="remove it (a name is shown in progress, logs and the web UI)",
+        )
     if tid is None and name is None:
         r.add(
             "missing-id",
@@ -311,11 +333,14 @@ def parse_task(raw: Any, index: int, r: Reporter, default_protocol: Any) -> RawT
     if tid is not None and not valid_id(tid):
         r.add(
             "bad-id",
-            f"task id {tid!r} cannot be used in references",
+            f"task id '{tid[:40]}...' is {len(tid)} characters long"
+            if len(tid) > MAX_ID_LENGTH
+            else f"task id {tid!r} cannot be used in references",
             (*path, "id"),
             task=label,
             key="id",
-            hint=f"use letters, digits, '-' and '_', e.g. '{derive_id(tid, index)}'",
+            hint=f"use letters, digits, '-' and '_', at most {MAX_ID_LENGTH} characters, "
+            f"e.g. '{derive_id(tid, index)[:MAX_ID_LENGTH]}'",
         )
     if tid == "inputs" or (tid is None and name == "inputs"):
         r.add(

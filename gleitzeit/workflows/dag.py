@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from gleitzeit.core.errors import ValidationError
     from gleitzeit.dsl import conditions, references
     from gleitzeit.dsl.methods import method_info
+    from gleitzeit.workflows.failures import INPUT_FAILURE_TYPES
     from gleitzeit.workflows.foreach import ForeachRun, item_activity_id, resolve_items, when_per_item
     from gleitzeit.workflows.outcome import MAX_RESULT_BYTES
     from gleitzeit.workflows.outcome import describe_failure as _describe_failure
@@ -57,7 +58,7 @@ COUNTED_STATES = ("pending", "running", "completed", "failed", "skipped", "cance
 LOCAL_ACTIVITY_KEY = "local_activities"
 
 
-@workflow.defn(name="DagWorkflow")
+@workflow.defn(name="DagWorkflow", failure_exception_types=INPUT_FAILURE_TYPES)
 class DagWorkflow:
     def __init__(self) -> None:
         self._spec: WorkflowSpec | None = None

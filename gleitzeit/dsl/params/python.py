@@ -4,7 +4,8 @@ its JSON ``context``, ``args``, ``env``, the sandbox's limits, and the host path
 
 The executor builds its ``ScriptRequest`` from this model (gleitzeit.executors.request), so what
 ``gleitzeit validate`` accepts is what runs. ``memory`` is a size (gleitzeit.core.units: ``256m``,
-``256Mi``, ``1g``...), at least the 6 MiB a container needs; ``timeout`` a duration. ``outputs_dir``
+``256Mi``, ``1g``...), at least the 6 MiB a container needs and at most ``Settings.max_script_memory``;
+``cpus`` at most ``Settings.max_script_cpus``; ``timeout`` a duration. ``outputs_dir``
 and each mount path are relative to the workflow's directory, like ``file``; a mount is ``"path"``,
 ``"path:ro"``, ``"path:rw"`` or ``{path: ..., mode: ro|rw}``. Whether they lie inside the file roots
 is checked by the loader (plain paths) and by the executor (every path, resolved).
@@ -27,6 +28,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from gleitzeit.config import get_settings
+from gleitzeit.core.files import control_character
 from gleitzeit.dsl.params.base import (
     Late,
     MethodParams,
@@ -62,7 +65,25 @@ def _memory(v: Any) -> int | None:
         raise PydanticCustomError(
             "size", "{error}", {"error": f"{v!r} is below the 6m minimum a container needs"}
         )
+    most = get_settings().max_script_memory
+    if size > most:
+        raise PydanticCustomError(
+            "size",
+            "{error}",
+            {"error": f"{v!r} is above the {most:,}-byte maximum (GLEITZEIT_MAX_SCRIPT_MEMORY)"},
+        )
     return size
+
+
+def _cpus(v: float | None) -> float | None:
+    most = get_settings().max_script_cpus
+    if v is not None and v > most:
+        raise PydanticCustomError(
+            "cpus",
+            "{error}",
+            {"error": f"{v!r} is above the maximum of {most:g} (GLEITZEIT_MAX_SCRIPT_CPUS)"},
+        )
+    return v
 
 
 def _args(v: Any, info: ValidationInfo) -> Any:
@@ -108,6 +129,8 @@ def _env_names(v: dict[str, str] | None) -> dict[str, str] | None:
 def _path(v: Any) -> Any:
     if isinstance(v, str) and not v.strip():
         raise PydanticCustomError("path", "{error}", {"error": "must be a path, not an empty string"})
+    if isinstance(v, str) and control_character(v):
+        raise PydanticCustomError("path", "{error}", {"error": f"a path cannot hold {control_character(v)}"})
     return v
 
 
@@ -156,7 +179,7 @@ class PythonParams(MethodParams):
     memory: Annotated[int | None, BeforeValidator(_memory), Late] = expected(
         "bytes as a whole number or a size like '256m' (at least 6m)"
     )
-    cpus: Annotated[float | None, Field(gt=0), Late] = expected("a number above 0")
+    cpus: Annotated[float | None, Field(gt=0), AfterValidator(_cpus), Late] = expected("a number above 0")
     image: Annotated[str | None, Late] = expected("a string")
     outputs_dir: Annotated[str | None, AfterValidator(_path), Late] = expected(
         "a directory path (relative to the workflow's directory)"
