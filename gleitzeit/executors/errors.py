@@ -96,6 +96,7 @@ class SandboxRefused(ScriptFailure, PermissionDeniedError):
     cannot be created there; the message names the task and the roots."""
 
     kind = "PermissionDenied"
+    retryable = False
 
 
 class InvalidScriptParameters(ScriptFailure, ValidationError):
