@@ -19,6 +19,10 @@ class DagInput(BaseModel):
     inputs: dict[str, Any] = Field(default_factory=dict)  # already bound (defaults applied, types checked)
     # Used when the spec sets no max_parallel (from Settings.max_parallel on the starting side).
     default_max_parallel: int = 50
+    # A resumed run (see docs/resume.md): the results of the tasks carried over from the earlier run
+    # (task id -> result), marked completed at the start without an activity; and that run's id.
+    carried: dict[str, Any] = Field(default_factory=dict)
+    resumed_from: str | None = None
 
 
 class TaskProgress(BaseModel):
@@ -37,6 +41,9 @@ class TaskProgress(BaseModel):
     items_completed: int | None = None
     items_failed: int | None = None
     items_skipped: int | None = None
+    # How a completed task got its result: "ran" (an activity of this run) or "carried" (from the
+    # earlier run this one resumes); None while it has not started.
+    origin: Literal["ran", "carried"] | None = None
 
 
 class WorkflowProgress(BaseModel):
