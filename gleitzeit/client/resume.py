@@ -15,7 +15,6 @@ for a closed run. Without a worker, the completed activities in its history, plu
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -25,12 +24,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from gleitzeit.client.native_run import NativeRun
-from gleitzeit.client.resume_plan import (
-    FINGERPRINTS_MEMO,
-    CarryPlan,
-    plan_carry,
-    task_fingerprints,
-)
+from gleitzeit.client.resume_plan import CarryPlan, plan_carry, task_fingerprints
 from gleitzeit.contracts.batch import BatchInput
 from gleitzeit.contracts.dag import DagInput
 from gleitzeit.contracts.spec import WorkflowSpec
@@ -104,15 +98,11 @@ async def read_earlier(run: NativeRun) -> Earlier:
         inp = await run.input()
     except WorkflowNotFoundError:
         raise history_gone_error(wid) from None
-    memo: Mapping[str, Any] = {}
-    with contextlib.suppress(Exception):
-        memo = await description.memo()
-    raw_prints = memo.get(FINGERPRINTS_MEMO)
-    fingerprints = {str(k): str(v) for k, v in raw_prints.items()} if isinstance(raw_prints, dict) else None
     if isinstance(inp, BatchInput):
         return Earlier(wid, "batch", inp, {}, {}, None)
     results, states = await _finished(run, inp)
-    return Earlier(wid, "workflow", inp, results, states, fingerprints)
+    # A run started before fingerprints were kept has none: the plan then compares definitions.
+    return Earlier(wid, "workflow", inp, results, states, dict(inp.fingerprints) or None)
 
 
 async def _finished(run: NativeRun, inp: DagInput) -> tuple[dict[str, Any], dict[str, str]]:

@@ -3,7 +3,7 @@
 A task's *fingerprint* is a short hash of what decides its result: its method, parameters,
 ``when``, ``foreach``, dependencies, the values of the inputs it reads, and the content of every
 file it names (a script's ``file``, ``file_path``, ``files``, images). Every run stores its tasks'
-fingerprints in its memo at start (``FINGERPRINTS_MEMO``), so a later resume compares the
+fingerprints in its input at start (``DagInput.fingerprints``), so a later resume compares the
 definition that produced a result with the one it would run now, even when the file was edited
 after the earlier run. Task references (``${a.response}``) stay unresolved in the hash: a changed
 upstream task re-runs its dependents anyway.
@@ -31,7 +31,6 @@ from gleitzeit.dsl.references import find_references
 from gleitzeit.dsl.suggest import did_you_mean
 
 __all__ = [
-    "FINGERPRINTS_MEMO",
     "RESUMED_FROM_MEMO",
     "CarryPlan",
     "inputs_read",
@@ -40,7 +39,6 @@ __all__ = [
     "task_fingerprints",
 ]
 
-FINGERPRINTS_MEMO = "gleitzeit_fingerprints"
 RESUMED_FROM_MEMO = "GleitzeitResumedFrom"
 _CHUNK = 1 << 20
 

@@ -16,7 +16,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from gleitzeit.client.failures import translate_workflow_failure
-from gleitzeit.client.resume_plan import FINGERPRINTS_MEMO, RESUMED_FROM_MEMO, task_fingerprints
+from gleitzeit.client.resume_plan import RESUMED_FROM_MEMO, task_fingerprints
 from gleitzeit.config import Settings
 from gleitzeit.contracts.dag import DagInput, DagResult
 from gleitzeit.contracts.spec import WorkflowSpec
@@ -123,10 +123,11 @@ async def start_pipeline(
         default_max_parallel=settings.max_parallel,
         carried=carried or {},
         resumed_from=resumed_from,
+        # What produced each task's result, for a later resume to compare (gleitzeit.client.resume_plan).
+        fingerprints=task_fingerprints(spec, inputs),
     )
     check_input_size(dag_input)
-    # What produced each task's result, for a later resume to compare (gleitzeit.client.resume_plan).
-    memo: dict[str, Any] = {FINGERPRINTS_MEMO: task_fingerprints(spec, inputs)}
+    memo: dict[str, Any] = {}
     summary = f"{spec.name} ({len(spec.tasks)} tasks)"
     if resumed_from:
         memo[RESUMED_FROM_MEMO] = resumed_from
@@ -150,7 +151,7 @@ async def start_pipeline(
             search_attributes=TypedSearchAttributes(pairs) if pairs else None,
             static_summary=summary[:400],
             static_details=_static_details(spec, inputs, resumed_from),
-            memo=memo,
+            memo=memo or None,
             request_eager_start=request_eager_start,
         )
     except WorkflowAlreadyStartedError as exc:

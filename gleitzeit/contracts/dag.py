@@ -23,6 +23,10 @@ class DagInput(BaseModel):
     # (task id -> result), marked completed at the start without an activity; and that run's id.
     carried: dict[str, Any] = Field(default_factory=dict)
     resumed_from: str | None = None
+    # Each task's fingerprint when the run started (gleitzeit.client.resume_plan), for a later resume
+    # to compare; the workflow does not read it. In the input, not the memo: the SDK warns above 2 KiB
+    # of memo, and 1,000 tasks take ~26 KB.
+    fingerprints: dict[str, str] = Field(default_factory=dict)
 
 
 class TaskProgress(BaseModel):

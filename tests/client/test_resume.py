@@ -40,7 +40,10 @@ def chain(tmp: Path, *, extra: str = "x", sleep_in: str | None = None) -> dict[s
     log, switch = str(tmp / "log.txt"), str(tmp / "switch.txt")
 
     def step(name: str, *deps: str, **context: Any) -> dict[str, Any]:
-        params: dict[str, Any] = {"file": str(tmp / "step.py"), "context": {"log": log, "name": name, **context}}
+        params: dict[str, Any] = {
+            "file": str(tmp / "step.py"),
+            "context": {"log": log, "name": name, **context},
+        }
         if name == sleep_in:
             params = {"code": "import time; time.sleep(60)", "timeout": 120}
         return {"id": name, "method": "python/execute", "parameters": params, "dependencies": list(deps)}
@@ -68,7 +71,9 @@ def tmp(client_stack: ClientStack) -> Path:
 
 
 @pytest.mark.parametrize("mode", ["native", "api"])
-async def test_failed_run_resumes_from_the_failed_step(client_stack: ClientStack, tmp: Path, mode: str) -> None:
+async def test_failed_run_resumes_from_the_failed_step(
+    client_stack: ClientStack, tmp: Path, mode: str
+) -> None:
     client = client_stack.client(mode)
     (tmp / "switch.txt").write_text("off")
     run = await client.start_workflow(chain(tmp))

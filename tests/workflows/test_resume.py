@@ -12,10 +12,11 @@ import pytest
 
 from gleitzeit.client.resume_plan import plan_carry, task_fingerprints
 from gleitzeit.contracts.dag import DagInput
-from gleitzeit.contracts.spec import InputSpec, TaskSpec, WorkflowSpec
+from gleitzeit.contracts.spec import InputSpec, WorkflowSpec
 from gleitzeit.core.errors import ValidationError
 from gleitzeit.workflows.dag import DagWorkflow
-from tests.workflows.test_dag import Harness, acts, h, spec, task  # noqa: F401  (fixtures)
+from tests.workflows.test_dag import Harness, acts, spec, task  # noqa: F401  (acts: a fixture)
+from tests.workflows.test_dag import h as h  # the fixture, under its own name
 
 pytestmark = pytest.mark.timeout(120)
 
