@@ -157,3 +157,30 @@ async def test_llm_pipeline_resumed_without_repeating_calls(client_stack: Client
     assert len(after) == len(calls)  # the finished chat was carried, not asked again
     assert results.execution.results["s1"].origin == "carried"
     assert results["s1"]["response"]
+
+
+async def test_cli_resume(client_stack: ClientStack, tmp: Path) -> None:
+    import json
+
+    from tests.client.subprocesses import run_cli
+
+    (tmp / "switch.txt").write_text("off")
+    run = await client_stack.api.start_workflow(chain(tmp))
+    with pytest.raises(TaskExecutionError):
+        await run.result(timeout=60)
+    (tmp / "switch.txt").write_text("ok")
+    done = await run_cli(client_stack, "api", "resume", run.workflow_id, "--mode", "api", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert {t["task_id"]: t["origin"] for t in report["tasks"]} == {
+        "s1": "carried",
+        "s2": "carried",
+        "s3": "ran",
+        "s4": "ran",
+    }
+    assert "carried from" in done.stderr and "s3: failed in" in done.stderr  # the plan, first
+    assert "s1: completed (carried)" in done.stderr
+    unknown = await run_cli(client_stack, "api", "resume", "no-such-run", "--mode", "api")
+    assert unknown.returncode == 2 and "no-such-run" in unknown.stderr
+    wrong = await run_cli(client_stack, "api", "resume", run.workflow_id, "--mode", "api", "--from", "s33")
+    assert wrong.returncode == 2 and "did you mean" in wrong.stderr
