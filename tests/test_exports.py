@@ -12,6 +12,7 @@ EXPECTED = {
     "AuthenticationError",
     "BatchResults",
     "ConfigurationError",
+    "ConflictError",
     "DockerUnavailableError",
     "ExecutionError",
     "GleitzeitClient",

@@ -6,7 +6,7 @@
 set -eu
 : "${TEMPORAL_ADDRESS:=temporal:7233}" "${TEMPORAL_NAMESPACE:=default}" "${TEMPORAL_RETENTION:=7d}"
 # Keep in step with gleitzeit/services/temporal_dev.py (SEARCH_ATTRIBUTES); a test compares them.
-: "${GLEITZEIT_SEARCH_ATTRIBUTES:=GleitzeitPipeline=Keyword GleitzeitFile=Keyword}"
+: "${GLEITZEIT_SEARCH_ATTRIBUTES:=GleitzeitPipeline=Keyword GleitzeitFile=Keyword GleitzeitResumedFrom=Keyword}"
 
 echo "waiting for Temporal at $TEMPORAL_ADDRESS"
 i=0

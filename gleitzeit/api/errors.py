@@ -35,6 +35,7 @@ _DESCRIPTIONS = {
     401: "no token, or a wrong one",
     403: "a path outside the server's file roots, or leaving its directory",
     404: "no such run, file or upload",
+    409: "the run is in the wrong state (e.g. resuming one that still runs)",
     413: "a body or file over its size limit",
     422: "invalid request (each problem named)",
 }

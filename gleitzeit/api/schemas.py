@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gleitzeit.client.models import ModelInfo
 from gleitzeit.contracts.batch import BatchOptions
+from gleitzeit.core.models import ResumePlan
 
 __all__ = [
     "BatchRequest",
@@ -16,6 +17,8 @@ __all__ = [
     "ErrorBody",
     "ErrorDetail",
     "ModelsResponse",
+    "ResumeRequest",
+    "ResumeResponse",
     "RunInfo",
     "ScriptRequest",
     "ScriptResponse",
@@ -44,6 +47,20 @@ class WorkflowRequest(_Strict):
     workflow_id: str | None = None
     wait: bool = Field(default=False, description="answer with the result instead of the run's id")
     timeout: float | None = Field(default=None, gt=0, description="with wait: seconds to wait at most")
+
+
+class ResumeRequest(_Strict):
+    """Resume an ended run. The pipeline is optional (the earlier run's when none): at most one of
+    ``path``, ``yaml`` or ``spec``, as for starting a workflow."""
+
+    path: str | None = None
+    yaml: str | None = None
+    spec: dict[str, Any] | None = None
+    filename: str | None = None
+    base_dir: str | None = None
+    inputs: dict[str, Any] = Field(default_factory=dict, description="override the earlier inputs")
+    from_tasks: list[str] = Field(default_factory=list, description="run these and their dependents again")
+    dry_run: bool = Field(default=False, description="answer with the plan only; start nothing")
 
 
 class RunInfo(BaseModel):
@@ -108,6 +125,13 @@ class BatchRequest(BatchOptions):
     model_config = ConfigDict(extra="forbid")
 
     workflow_id: str | None = None
+
+
+class ResumeResponse(BaseModel):
+    """What is carried and what runs; ``run`` is the new run (None for a dry run)."""
+
+    plan: ResumePlan
+    run: RunInfo | None = None
 
 
 class ResultPending(BaseModel):

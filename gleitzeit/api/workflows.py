@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from gleitzeit.api.deps import backend_of, guard_of, settings_of
+from gleitzeit.api.errors import error_responses
 from gleitzeit.api.limits import MAX_PIPELINE_BYTES
-from gleitzeit.api.schemas import ResultPending, RunInfo, WorkflowRequest
+from gleitzeit.api.schemas import ResultPending, ResumeRequest, ResumeResponse, RunInfo, WorkflowRequest
 from gleitzeit.client.native_run import NativeRun
 from gleitzeit.contracts.spec import WorkflowSpec
 from gleitzeit.core.errors import Problem, ValidationError
@@ -135,6 +136,24 @@ async def cancel_workflow(workflow_id: str, request: Request) -> RunInfo:
     run = await backend_of(request).get_workflow(workflow_id)
     await run.cancel()
     return run_info(run, (await run.status()).value)
+
+
+@router.post(
+    "/{workflow_id}/resume",
+    status_code=201,
+    response_model=ResumeResponse,
+    responses=error_responses(404, 409, 422),
+    summary="Resume an ended run as a new run, carrying over the finished tasks' results",
+)
+async def resume_workflow(workflow_id: str, body: ResumeRequest, request: Request) -> ResumeResponse:
+    spec = None
+    if any(getattr(body, k) is not None for k in ("path", "yaml", "spec")):
+        fields = body.model_dump(include={"path", "yaml", "spec", "filename", "base_dir"})
+        spec = load_request_spec(WorkflowRequest(**fields), request)
+    plan, run = await backend_of(request).resume(
+        workflow_id, spec, body.from_tasks, body.inputs, dry_run=body.dry_run
+    )
+    return ResumeResponse(plan=plan, run=run_info(run) if run is not None else None)
 
 
 @router.get(

@@ -22,6 +22,7 @@ from gleitzeit.cli import status as _status  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import list as _list  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import result as _result  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import cancel as _cancel  # noqa: F401,E402  isort: skip
+from gleitzeit.cli import resume as _resume  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import chat as _chat  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import batch as _batch  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import serve as _serve  # noqa: F401,E402  isort: skip

@@ -22,7 +22,7 @@ from gleitzeit.workflows.dag import DagWorkflow
 if TYPE_CHECKING:
     from gleitzeit.services.runtime import LocalRuntime
 
-__all__ = ["STATE_STYLE", "announce_start", "watch_progress", "watching"]
+__all__ = ["STATE_STYLE", "announce_start", "print_changes", "watch_progress", "watching"]
 
 STATE_STYLE = {
     "pending": ("·", "dim"),
@@ -56,7 +56,7 @@ def _table(progress: WorkflowProgress, limit: int = 25) -> Table:
         rows = sorted(rows, key=lambda t: rank.get(t.state, 2))[:limit]
     for t in rows:
         icon, style = STATE_STYLE.get(t.state, ("?", ""))
-        note = t.error or t.reason or ""
+        note = t.error or t.reason or ("carried over" if t.origin == "carried" else "")
         if t.items is not None:  # a foreach task: how far its items got
             note = f"{t.items_completed or 0}/{t.items} items" + (f"; {note}" if note else "")
         table.add_row(f"[{style}]{icon}[/]", t.task_id, t.method, f"[{style}]{t.state}[/]", note[:200])
@@ -118,6 +118,27 @@ async def watch_progress(
             return last
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(done.wait(), POLL_INTERVAL)
+
+
+def print_changes(console: Console) -> Callable[[Any], None]:
+    """An ``on_progress`` callback for a run handle: one line per task state change, carried tasks
+    of a resumed run said as such (``completed (carried)``)."""
+    states: dict[str, str] = {}
+
+    def show(seen: Any) -> None:
+        if not isinstance(seen, WorkflowProgress):
+            return
+        finished = seen.completed + seen.failed + seen.skipped
+        for t in seen.tasks:
+            state = f"{t.state} (carried)" if t.origin == "carried" else t.state
+            if states.get(t.task_id) != state and t.state != "pending":
+                states[t.task_id] = state
+                note = f" ({t.error or t.reason})" if (t.error or t.reason) else ""
+                console.print(
+                    f"[{finished}/{seen.total}] {t.task_id}: {state}{note}", highlight=False, markup=False
+                )
+
+    return show
 
 
 @contextlib.asynccontextmanager

@@ -19,7 +19,12 @@ from temporalio.exceptions import ApplicationError
 from gleitzeit.batch.inputs import check_batch_input
 from gleitzeit.batch.workflow import BatchWorkflow
 from gleitzeit.client.failures import translate_workflow_failure
-from gleitzeit.client.starter import PIPELINE_ATTRIBUTE, new_workflow_id, registered_search_attributes
+from gleitzeit.client.starter import (
+    PIPELINE_ATTRIBUTE,
+    RESUMED_FROM_ATTRIBUTE,
+    new_workflow_id,
+    registered_search_attributes,
+)
 from gleitzeit.config import Settings
 from gleitzeit.contracts.batch import BatchInput, BatchResult
 from gleitzeit.core.errors import GleitzeitError, Problem, ValidationError
@@ -34,8 +39,10 @@ async def start_batch(
     *,
     workflow_id: str | None = None,
     task_queue: str | None = None,
+    resumed_from: str | None = None,
 ) -> WorkflowHandle[Any, BatchResult]:
-    """Start ``BatchWorkflow`` for ``inp``; returns its handle (``wait_batch`` for the result)."""
+    """Start ``BatchWorkflow`` for ``inp``; returns its handle (``wait_batch`` for the result).
+    ``resumed_from`` names the batch run this one resumes (memo, summary; see docs/resume.md)."""
     inp = check_batch_input(inp)
     wid = workflow_id or new_workflow_id(inp.name or "batch")
     attributes = await registered_search_attributes(client, settings.namespace)
@@ -49,14 +56,23 @@ async def start_batch(
     ]
     if inp.output_dir:
         details.append(f"**Output**: `{inp.output_dir}`")
+    summary = f"batch {inp.name}: {inp.directory}/{inp.pattern}"
+    memo: dict[str, Any] = {}
+    if resumed_from:
+        details.insert(1, f"**Resumed from**: `{resumed_from}`")
+        summary = f"{summary}, resumed from {resumed_from}"
+        memo[RESUMED_FROM_ATTRIBUTE.name] = resumed_from
+        if RESUMED_FROM_ATTRIBUTE.name in attributes:
+            pairs.append(SearchAttributePair(RESUMED_FROM_ATTRIBUTE, resumed_from))
     return await client.start_workflow(
         BatchWorkflow.run,
         inp,
         id=wid,
         task_queue=task_queue or settings.task_queue,
         search_attributes=TypedSearchAttributes(pairs) if pairs else None,
-        static_summary=f"batch {inp.name}: {inp.directory}/{inp.pattern}"[:200],
+        static_summary=summary[:300],
         static_details="\n\n".join(details),
+        memo=memo or None,
     )
 
 

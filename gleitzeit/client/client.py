@@ -48,7 +48,7 @@ from gleitzeit.core.errors import (
     ServiceUnavailableError,
     ValidationError,
 )
-from gleitzeit.core.models import RunFiles, Task, TaskResult, UploadedFile, WorkflowSummary
+from gleitzeit.core.models import ResumePlan, RunFiles, Task, TaskResult, UploadedFile, WorkflowSummary
 from gleitzeit.services.api_process import ApiServerProcess, api_answers, start_api_server
 
 __all__ = ["DEFAULT_BATCH_PROMPT", "GleitzeitClient", "Mode"]
@@ -256,6 +256,57 @@ class GleitzeitClient:
 
     async def cancel_workflow(self, workflow_id: str) -> None:
         await (await self.get_workflow(workflow_id)).cancel()
+
+    async def plan_resume(
+        self,
+        workflow_id: str,
+        pipeline: str | os.PathLike[str] | dict[str, Any] | None = None,
+        from_tasks: Sequence[str] | None = None,
+        inputs: dict[str, Any] | None = None,
+    ) -> ResumePlan:
+        """What ``resume_workflow`` would carry over and run, without starting anything."""
+        plan, _ = await (await self._backend()).resume(
+            workflow_id, pipeline, from_tasks, inputs, dry_run=True
+        )
+        return plan
+
+    async def start_resume(
+        self,
+        workflow_id: str,
+        pipeline: str | os.PathLike[str] | dict[str, Any] | None = None,
+        from_tasks: Sequence[str] | None = None,
+        inputs: dict[str, Any] | None = None,
+    ) -> WorkflowRun:
+        """Resume an ended run (failed, cancelled, timed out, or completed with ``from_tasks``) as a
+        new run ``<id>-resume-<n>`` and return its handle; ``handle.resume_plan`` says what is carried
+        and what runs. See ``resume_workflow``."""
+        _, run = await (await self._backend()).resume(workflow_id, pipeline, from_tasks, inputs)
+        assert run is not None
+        return run
+
+    async def resume_workflow(
+        self,
+        workflow_id: str,
+        pipeline: str | os.PathLike[str] | dict[str, Any] | None = None,
+        from_tasks: Sequence[str] | None = None,
+        inputs: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> WorkflowResults:
+        """Run the earlier run's pipeline again, carrying over the result of every task that
+        completed in it (or in the resumes before it) and running the rest; returns the results as
+        ``run_workflow`` does, each task's ``origin`` ``carried`` or ``ran``.
+
+        ``pipeline`` (a file, YAML text or dict) resumes with an edited pipeline: a task whose
+        definition changed (method, parameters, inputs it reads, its files' content) runs again with
+        its dependents. ``from_tasks`` runs those tasks and their dependents again even if they
+        completed; ``inputs`` override the earlier inputs and re-run the tasks reading them. A run
+        still running raises ``ConflictError``; an unknown id (or one whose history is gone)
+        ``WorkflowNotFoundError``; ``from_tasks`` naming no task ``ValidationError``. A batch run
+        starts again with its input, skipping files whose results exist.
+        """
+        run = await self.start_resume(workflow_id, pipeline, from_tasks, inputs)
+        return WorkflowResults.from_execution(await run.result(timeout))
 
     async def run_workflow(
         self,

@@ -61,6 +61,7 @@ def task_result(progress: TaskProgress, result: Any = None) -> TaskResult:
         attempts=attempts,
         started_at=progress.started_at,
         completed_at=progress.ended_at,
+        origin=progress.origin,
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from gleitzeit.contracts.batch import BatchProgress
 from gleitzeit.contracts.dag import WorkflowProgress
 from gleitzeit.core.errors import TimeoutError
-from gleitzeit.core.models import LogEvent, WorkflowExecution, WorkflowStatus
+from gleitzeit.core.models import LogEvent, ResumePlan, WorkflowExecution, WorkflowStatus
 
 __all__ = [
     "DEFAULT_BACKOFF",
@@ -53,6 +53,8 @@ class WorkflowRun(abc.ABC):
         self.workflow_id = workflow_id
         self.run_id = run_id
         self.web_url = web_url
+        # Set on a resumed run's handle: what it carries over and what it runs (see start_resume).
+        self.resume_plan: ResumePlan | None = None
 
     @property
     def id(self) -> str:

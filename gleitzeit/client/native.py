@@ -60,9 +60,11 @@ from gleitzeit.core.errors import (
     TaskExecutionError,
     TemporalUnavailableError,
     ValidationError,
+    WorkflowNotFoundError,
 )
 from gleitzeit.core.models import (
     OutputsDir,
+    ResumePlan,
     RunFiles,
     Task,
     TaskResult,
@@ -266,6 +268,62 @@ class NativeBackend:
         except RPCError as exc:
             raise ValidationError(f"cannot list workflows: {exc.message}") from None
         return found
+
+    async def resume(
+        self,
+        workflow_id: str,
+        pipeline: str | os.PathLike[str] | Mapping[str, Any] | WorkflowSpec | None = None,
+        from_tasks: Sequence[str] | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        dry_run: bool = False,
+    ) -> tuple[ResumePlan, NativeRun | None]:
+        """Resume an ended run as a new one (see gleitzeit.client.resume); no run for ``dry_run``."""
+        from gleitzeit.client.batch import start_batch
+        from gleitzeit.client.resume import batch_plan, read_earlier, resume_id, resume_plan
+
+        try:
+            earlier = await read_earlier(await self.get_workflow(workflow_id))
+        except WorkflowNotFoundError:
+            from gleitzeit.client.resume import history_gone_error
+
+            raise history_gone_error(workflow_id) from None
+        spec = load_spec(pipeline) if pipeline is not None else None
+        if isinstance(earlier.inp, BatchInput):
+            plan = batch_plan(earlier, spec, inputs, from_tasks)
+            if dry_run:
+                return plan, None
+            new_id = await resume_id(self.client, workflow_id)
+            if earlier.inp.method.startswith("llm/"):
+                await self.ensure_llm()
+            batch = earlier.inp.model_copy(update={"state": None})  # from the start: listed again
+            batch_handle = await start_batch(
+                self.client, batch, self.settings, workflow_id=new_id, resumed_from=workflow_id
+            )
+            run = self._run(batch_handle, "batch")
+        else:
+            new_spec, bound, carry = resume_plan(earlier, spec, inputs, from_tasks)
+            plan = carry.plan
+            if dry_run:
+                return plan, None
+            to_run = set(plan.to_run)
+            if any(t.method.startswith("llm/") for t in new_spec.tasks if t.id in to_run):
+                await self.ensure_llm()
+            new_id = await resume_id(self.client, workflow_id)
+            handle = await start_pipeline(
+                self.client,
+                new_spec,
+                bound,
+                self.settings,
+                workflow_id=new_id,
+                request_eager_start=self.eager,
+                carried=carry.carried,
+                resumed_from=workflow_id,
+            )
+            run = self._run(handle)
+        plan = plan.model_copy(update={"new_workflow_id": run.workflow_id})
+        run.resume_plan = plan
+        return plan, run
 
     # -- one-task methods --------------------------------------------------------------------------
 

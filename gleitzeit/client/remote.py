@@ -42,6 +42,7 @@ from gleitzeit.core.errors import (
 )
 from gleitzeit.core.models import (
     LogEvent,
+    ResumePlan,
     RunFiles,
     Task,
     TaskResult,
@@ -182,6 +183,35 @@ class RemoteBackend:
                 f"in api mode a workflow is a file path, YAML text or a dict, not {type(workflow).__name__}"
             )
         return self._run(await self.post_json("/v1/workflows", body))
+
+    async def resume(
+        self,
+        workflow_id: str,
+        pipeline: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+        from_tasks: Sequence[str] | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        dry_run: bool = False,
+    ) -> tuple[ResumePlan, RemoteRun | None]:
+        """POST /v1/workflows/{id}/resume (the pipeline sent as start_workflow sends one)."""
+        body: dict[str, Any] = {
+            "inputs": dict(inputs or {}),
+            "from_tasks": list(from_tasks or []),
+            "dry_run": dry_run,
+        }
+        if isinstance(pipeline, Mapping):
+            body.update(spec=dict(pipeline), base_dir=os.getcwd())
+        elif isinstance(pipeline, os.PathLike) or (isinstance(pipeline, str) and _looks_like_path(pipeline)):
+            body["path"] = _local_path(pipeline)
+        elif isinstance(pipeline, str):
+            body.update(yaml=pipeline, base_dir=os.getcwd())
+        answer = await self.post_json(f"/v1/workflows/{quote(workflow_id)}/resume", body)
+        plan = ResumePlan.model_validate(answer["plan"])
+        if answer.get("run") is None:
+            return plan, None
+        run = self._run(answer["run"])
+        run.resume_plan = plan
+        return plan, run
 
     async def get_workflow(self, workflow_id: str) -> RemoteRun:
         return self._run(await self.get_json(f"/v1/workflows/{workflow_id}"))

@@ -16,6 +16,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from gleitzeit.client.failures import translate_workflow_failure
+from gleitzeit.client.resume_plan import RESUMED_FROM_MEMO, task_fingerprints
 from gleitzeit.config import Settings
 from gleitzeit.contracts.dag import DagInput, DagResult
 from gleitzeit.contracts.spec import WorkflowSpec
@@ -25,6 +26,7 @@ from gleitzeit.workflows.dag import DagWorkflow
 __all__ = [
     "MAX_INPUT_BYTES",
     "PIPELINE_ATTRIBUTE",
+    "RESUMED_FROM_ATTRIBUTE",
     "check_input_size",
     "new_workflow_id",
     "registered_search_attributes",
@@ -35,6 +37,9 @@ __all__ = [
 
 PIPELINE_ATTRIBUTE = SearchAttributeKey.for_keyword("GleitzeitPipeline")
 FILE_ATTRIBUTE = SearchAttributeKey.for_keyword("GleitzeitFile")
+# A resumed run names the run it resumes (memo and, where registered, this search attribute), so the
+# web UI finds either from the other: `GleitzeitResumedFrom = 'ID'` lists the runs resuming ID.
+RESUMED_FROM_ATTRIBUTE = SearchAttributeKey.for_keyword(RESUMED_FROM_MEMO)
 # Beyond the workflow's own timeout, how long Temporal waits before it ends a run that never answered.
 EXECUTION_TIMEOUT_GRACE = 300.0
 # Temporal refuses a workflow input over its blob size limit (2 MiB by default) with an RPC error that
@@ -80,8 +85,10 @@ async def _list_search_attributes(client: Client, namespace: str) -> set[str]:
     return set(answer.custom_attributes)
 
 
-def _static_details(spec: WorkflowSpec, inputs: dict[str, Any]) -> str:
+def _static_details(spec: WorkflowSpec, inputs: dict[str, Any], resumed_from: str | None = None) -> str:
     lines = [f"**Pipeline**: {spec.name}"]
+    if resumed_from:
+        lines.append(f"**Resumed from**: `{resumed_from}`")
     if spec.description:
         lines.append(spec.description)
     if spec.source_file:
@@ -104,16 +111,35 @@ async def start_pipeline(
     workflow_id: str | None = None,
     task_queue: str | None = None,
     request_eager_start: bool = False,
+    carried: dict[str, Any] | None = None,
+    resumed_from: str | None = None,
 ) -> WorkflowHandle[Any, DagResult]:
+    """Start ``spec`` with bound ``inputs``; ``carried`` and ``resumed_from`` make it a resumed run
+    (see gleitzeit.client.resume)."""
     wid = workflow_id or spec.id and f"{spec.id}-{uuid.uuid4().hex[:8]}" or new_workflow_id(spec.name)
-    dag_input = DagInput(spec=spec, inputs=inputs, default_max_parallel=settings.max_parallel)
+    dag_input = DagInput(
+        spec=spec,
+        inputs=inputs,
+        default_max_parallel=settings.max_parallel,
+        carried=carried or {},
+        resumed_from=resumed_from,
+        # What produced each task's result, for a later resume to compare (gleitzeit.client.resume_plan).
+        fingerprints=task_fingerprints(spec, inputs),
+    )
     check_input_size(dag_input)
+    memo: dict[str, Any] = {}
+    summary = f"{spec.name} ({len(spec.tasks)} tasks)"
+    if resumed_from:
+        memo[RESUMED_FROM_MEMO] = resumed_from
+        summary = f"{summary}, resumed from {resumed_from} ({len(carried or {})} carried)"
     attributes = await registered_search_attributes(client, settings.namespace)
     pairs: list[SearchAttributePair[Any]] = []
     if PIPELINE_ATTRIBUTE.name in attributes:
         pairs.append(SearchAttributePair(PIPELINE_ATTRIBUTE, spec.name))
     if FILE_ATTRIBUTE.name in attributes and spec.source_file:
         pairs.append(SearchAttributePair(FILE_ATTRIBUTE, spec.source_file))
+    if resumed_from and RESUMED_FROM_ATTRIBUTE.name in attributes:
+        pairs.append(SearchAttributePair(RESUMED_FROM_ATTRIBUTE, resumed_from))
     execution_timeout = timedelta(seconds=spec.timeout + EXECUTION_TIMEOUT_GRACE) if spec.timeout else None
     try:
         return await client.start_workflow(
@@ -123,8 +149,9 @@ async def start_pipeline(
             task_queue=task_queue or settings.task_queue,
             execution_timeout=execution_timeout,
             search_attributes=TypedSearchAttributes(pairs) if pairs else None,
-            static_summary=f"{spec.name} ({len(spec.tasks)} tasks)",
-            static_details=_static_details(spec, inputs),
+            static_summary=summary[:400],
+            static_details=_static_details(spec, inputs, resumed_from),
+            memo=memo or None,
             request_eager_start=request_eager_start,
         )
     except WorkflowAlreadyStartedError as exc:

@@ -22,6 +22,7 @@ STATUS_OF: list[tuple[type[GleitzeitError], int]] = [
     (errs.PayloadTooLargeError, 413),
     (errs.ValidationError, 422),
     (errs.NotFoundError, 404),
+    (errs.ConflictError, 409),
     (errs.TimeoutError, 504),
     (errs.ServiceUnavailableError, 503),
     # A task or the run failed: the request was fine, what it depended on failed.
@@ -98,6 +99,8 @@ def error_from_dict(data: dict[str, Any], *, status_code: int | None = None) -> 
         names = ("task_id", "attempts", "cause", "cause_type", "workflow_id", "partial_results")
     elif issubclass(cls, errs.WorkflowExecutionError):
         names = ("workflow_id", "partial_results")
+    elif issubclass(cls, errs.ConflictError):
+        names = ("workflow_id",)
     elif issubclass(cls, errs.TimeoutError):
         names = ("task_id", "workflow_id", "partial_results")
     elif issubclass(cls, errs.APIError):

@@ -20,6 +20,14 @@ class DagInput(BaseModel):
     inputs: dict[str, Any] = Field(default_factory=dict)  # already bound (defaults applied, types checked)
     # Used when the spec sets no max_parallel (from Settings.max_parallel on the starting side).
     default_max_parallel: int = Field(default=50, ge=1, le=MAX_PARALLEL_LIMIT)
+    # A resumed run (see docs/resume.md): the results of the tasks carried over from the earlier run
+    # (task id -> result), marked completed at the start without an activity; and that run's id.
+    carried: dict[str, Any] = Field(default_factory=dict)
+    resumed_from: str | None = None
+    # Each task's fingerprint when the run started (gleitzeit.client.resume_plan), for a later resume
+    # to compare; the workflow does not read it. In the input, not the memo: the SDK warns above 2 KiB
+    # of memo, and 1,000 tasks take ~26 KB.
+    fingerprints: dict[str, str] = Field(default_factory=dict)
 
 
 class TaskProgress(BaseModel):
@@ -38,6 +46,9 @@ class TaskProgress(BaseModel):
     items_completed: int | None = None
     items_failed: int | None = None
     items_skipped: int | None = None
+    # How a completed task got its result: "ran" (an activity of this run) or "carried" (from the
+    # earlier run this one resumes); None while it has not started.
+    origin: Literal["ran", "carried"] | None = None
 
 
 class WorkflowProgress(BaseModel):

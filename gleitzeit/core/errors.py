@@ -23,6 +23,7 @@ failures::
     │   └── WorkflowExecutionError    the workflow as a whole failed
     │       └── WorkflowCancelledError
     ├── TimeoutError                  also a builtins.TimeoutError
+    ├── ConflictError                 the run is in the wrong state for the request (HTTP 409)
     ├── AuthenticationError           REST API token missing or wrong
     ├── PermissionDeniedError         a path outside the allowed file roots (REST API, outputs_dir)
     └── APIError                      REST API answered with an unexpected status (status_code)
@@ -38,6 +39,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "ConfigurationError",
+    "ConflictError",
     "DockerUnavailableError",
     "ExecutionError",
     "GleitzeitError",
@@ -251,6 +253,15 @@ class TimeoutError(GleitzeitError, builtins.TimeoutError):  # noqa: A001 - the s
         self.workflow_id = workflow_id
         self.partial_results: dict[str, Any] = dict(partial_results or {})
         self.tasks: list[dict[str, Any]] = list(tasks or [])
+
+
+class ConflictError(GleitzeitError):
+    """The run is in the wrong state for the request, e.g. resuming a run that is still running
+    (HTTP 409; the message says what to do: wait, or cancel it)."""
+
+    def __init__(self, message: str, *, workflow_id: str | None = None) -> None:
+        super().__init__(message)
+        self.workflow_id = workflow_id
 
 
 class AuthenticationError(GleitzeitError):

@@ -16,6 +16,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 __all__ = [
     "LogEvent",
     "OutputsDir",
+    "ResumePlan",
     "RunFile",
     "RunFiles",
     "Task",
@@ -82,6 +83,8 @@ class TaskResult(BaseModel):
     attempts: int = 0
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    # In a resumed run: "carried" (the earlier run's result, not run again) or "ran".
+    origin: str | None = None
 
     @property
     def response(self) -> Any:
@@ -191,3 +194,16 @@ class RunFiles(BaseModel):
     directories: list[OutputsDir] = Field(default_factory=list)
     files: list[RunFile] = Field(default_factory=list)
     truncated: bool = Field(default=False, description="more files than one listing holds (10,000)")
+
+
+class ResumePlan(BaseModel):
+    """What resuming a run does (``gleitzeit resume``, ``client.plan_resume``): the tasks whose
+    results are carried over from the earlier run and those that run, each with the reason."""
+
+    workflow_id: str = Field(description="the earlier run")
+    new_workflow_id: str | None = Field(default=None, description="the resumed run (None for a dry run)")
+    kind: str = "workflow"
+    carried: list[str] = Field(default_factory=list)
+    to_run: list[str] = Field(default_factory=list)
+    reasons: dict[str, str] = Field(default_factory=dict, description="task id -> why it runs again")
+    notes: list[str] = Field(default_factory=list)

@@ -40,7 +40,11 @@ __all__ = [
 ]
 
 # Custom search attributes our runs carry (registered at dev-server start, see docker-compose.yml too).
-SEARCH_ATTRIBUTES: dict[str, str] = {"GleitzeitPipeline": "Keyword", "GleitzeitFile": "Keyword"}
+SEARCH_ATTRIBUTES: dict[str, str] = {
+    "GleitzeitPipeline": "Keyword",
+    "GleitzeitFile": "Keyword",
+    "GleitzeitResumedFrom": "Keyword",
+}
 START_TIMEOUT = 60.0
 PROBE_TIMEOUT = 2.0  # one readiness probe; a serving local server answers in milliseconds
 # Speed settings of the embedded server (figures in docs/performance.md), each with what it trades:

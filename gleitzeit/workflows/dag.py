@@ -9,7 +9,7 @@ Determinism (see FACTS.md): tasks are kept in lists and insertion-ordered dicts,
 comes from ``workflow.now()``; references and conditions are resolved by pure functions; every
 activity gets the task id (an item ``task[index]``) as its ``activity_id``, so a replay binds each result to the right task.
 
-Why one module of ~570 lines: it is one class whose methods share the run's state (what is in flight,
+Why one module of ~590 lines: it is one class whose methods share the run's state (what is in flight,
 each task's state, the results), foreach items included; the pure parts live beside it (``policies``,
 ``outcome``, ``foreach``'s bookkeeping, ``dsl.references``, ``dsl.conditions``), and a method that
 waits on the workflow side should land in a module of its own.
@@ -82,6 +82,8 @@ class DagWorkflow:
         self._foreach: dict[str, ForeachRun] = {}
         self._item_of: dict[asyncio.Task[Any], int] = {}
         self._foreach_items = 0
+        self._resumed_from: str | None = None
+        self._carried = 0
 
     # -- queries -----------------------------------------------------------------------------------
 
@@ -119,6 +121,8 @@ class DagWorkflow:
         self._uniform_priority = len({t.priority for t in spec.tasks}) <= 1
         cap = max(1, min(spec.max_parallel or inp.default_max_parallel, MAX_IN_FLIGHT))
         self._cap = cap
+        self._resumed_from = inp.resumed_from
+        self._carry(inp.carried)
         deadline = workflow.now() + timedelta(seconds=spec.timeout) if spec.timeout else None
         order = {t.id: i for i, t in enumerate(spec.tasks)}
         # handle -> task id, in start order: iterating this dict (never the `done` set) keeps
@@ -273,7 +277,7 @@ class DagWorkflow:
                 self._foreach_items += len(items)
                 run = ForeachRun(task, items, limit=min(task.max_concurrent or self._cap, self._cap))
                 self._foreach[task.id] = run
-                self._mark(task.id, "running", **run.progress())
+                self._mark(task.id, "running", origin="ran", **run.progress())
                 return False
             params = references.resolve(
                 task.parameters, self._results, self._inputs, primary_fields=self._primary
@@ -439,7 +443,7 @@ class DagWorkflow:
                 cancellation_type=cancellation,
             )
         if index is None:
-            self._mark(task.id, "running")
+            self._mark(task.id, "running", origin="ran")
         return handle
 
     def _runs_locally(self, task: TaskSpec) -> bool:
@@ -508,6 +512,16 @@ class DagWorkflow:
 
     # -- bookkeeping -------------------------------------------------------------------------------
 
+    def _carry(self, carried: dict[str, Any]) -> None:
+        """A resumed run: the tasks carried over from the earlier run are completed from the start,
+        with that run's results and no activity (their dependencies are carried too; the client's
+        plan makes sure of it, see gleitzeit.client.resume_plan)."""
+        for task_id in list(self._state):  # file order: deterministic
+            if task_id in carried:
+                self._results[task_id] = carried[task_id]
+                self._mark(task_id, "completed", origin="carried")
+                self._carried += 1
+
     def _mark(self, task_id: str, state: str, **fields: Any) -> None:
         old = self._state[task_id]
         now = workflow.now()
@@ -545,6 +559,8 @@ class DagWorkflow:
             f"**{spec.name}**: {self._status}",
             f"{self._summary_counts()} (of {len(self._state)})",
         ]
+        if self._resumed_from:
+            lines.append(f"resumed from {self._resumed_from} ({self._carried} tasks carried)")
         if running:
             lines.append("running: " + ", ".join(running[:20]) + (" ..." if len(running) > 20 else ""))
         if failed:
