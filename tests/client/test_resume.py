@@ -184,3 +184,63 @@ async def test_cli_resume(client_stack: ClientStack, tmp: Path) -> None:
     assert unknown.returncode == 2 and "no-such-run" in unknown.stderr
     wrong = await run_cli(client_stack, "api", "resume", run.workflow_id, "--mode", "api", "--from", "s33")
     assert wrong.returncode == 2 and "did you mean" in wrong.stderr
+
+
+BATCH_STEP = """
+import pathlib, time
+name = pathlib.Path(context["file_path"]).name
+if name == "c.txt" and pathlib.Path(context["switch"]).read_text().strip() != "ok":
+    time.sleep(120)  # stuck until the run is cancelled
+with open(context["log"], "a") as f:
+    f.write(name + "\\n")
+result = {"file": name, "words": len(pathlib.Path(context["file_path"]).read_text().split())}
+"""
+
+
+async def test_cancelled_batch_resumes_without_redoing_finished_files(
+    client_stack: ClientStack, tmp: Path
+) -> None:
+    client = client_stack.native
+    docs, out = tmp / "docs", tmp / "out"
+    docs.mkdir()
+    for name in ("a", "b", "c", "d"):
+        (docs / f"{name}.txt").write_text(f"file {name} has five words")
+    (tmp / "step.py").write_text(BATCH_STEP)
+    (tmp / "switch.txt").write_text("stuck")
+    log = tmp / "log.txt"
+    template = {
+        "method": "python/execute",
+        "parameters": {
+            "file": str(tmp / "step.py"),
+            "executor": "local",
+            "timeout": 300,
+            "context": {"log": str(log), "switch": str(tmp / "switch.txt")},
+        },
+    }
+    run = await client.start_batch(
+        str(docs), "*.txt", max_concurrent=2, output_dir=str(out), template=template
+    )
+    for _ in range(600):  # a and b (listed before c) finish while c is stuck
+        if log.exists() and {"a.txt", "b.txt"} <= set(log.read_text().split()):
+            break
+        await asyncio.sleep(0.1)
+    assert {"a.txt", "b.txt"} <= set(log.read_text().split())
+    assert "c.txt" not in log.read_text().split()
+    await run.cancel()
+    with pytest.raises(WorkflowCancelledError):
+        await run.result(timeout=60)
+
+    (tmp / "switch.txt").write_text("ok")  # the fix
+    planned = await client.plan_resume(run.workflow_id)
+    assert planned.kind == "batch"
+    resumed = await client.start_resume(run.workflow_id)
+    assert resumed.workflow_id == f"{run.workflow_id}-resume-1"
+    execution = await resumed.result(timeout=120)
+    assert execution.status == WorkflowStatus.COMPLETED
+    assert sorted(log.read_text().split()) == ["a.txt", "b.txt", "c.txt", "d.txt"]  # each file once
+    assert sorted(p.name for p in out.glob("*.json")) == [
+        "a.txt.json",
+        "b.txt.json",
+        "c.txt.json",
+        "d.txt.json",
+    ]
