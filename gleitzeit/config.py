@@ -103,10 +103,27 @@ class Settings(BaseSettings):
         description="run workflow code in Temporal's sandbox (determinism checks; ~5 ms more per run)",
     )
 
+    # Operations: `gleitzeit worker` serves /metrics and /healthz on metrics_host:metrics_port when set.
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="worker: port of its /metrics and /healthz endpoint"
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="worker: address the metrics endpoint binds (0.0.0.0 in containers)"
+    )
+    tracing: bool = Field(
+        default=False,
+        description="OpenTelemetry spans for starts, workflows and activities (needs opentelemetry-sdk)",
+    )
+
     # REST API
     api_host: str = "127.0.0.1"
     api_port: int = DEFAULT_API_PORT
     api_token: str | None = None
+    api_worker: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="`gleitzeit serve`: auto runs an in-process worker when none polls the task queue; "
+        "never leaves all work to worker processes (the compose stack sets it)",
+    )
     file_roots: list[Path] = Field(default_factory=list)
     upload_max_file_bytes: int = Field(
         default=DEFAULT_UPLOAD_MAX_FILE_BYTES,

@@ -7,6 +7,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from gleitzeit.config import Settings
 from gleitzeit.core.errors import TemporalUnavailableError
+from gleitzeit.worker.telemetry import tracing_interceptors
 
 __all__ = ["connect"]
 
@@ -18,6 +19,8 @@ async def connect(settings: Settings) -> Client:
             settings.temporal_address,
             namespace=settings.namespace,
             data_converter=pydantic_data_converter,
+            # Client interceptors that are also worker interceptors apply to this client's workers too.
+            interceptors=tracing_interceptors(settings.tracing),
         )
     except RuntimeError as exc:  # the SDK reports connection failures as RuntimeError
         raise TemporalUnavailableError(

@@ -15,6 +15,7 @@ from gleitzeit.activities.llm import LlmActivities
 from gleitzeit.batch.workflow import BatchWorkflow
 from gleitzeit.config import Settings
 from gleitzeit.executors.leftovers import sweep_stale_workspaces
+from gleitzeit.worker.instrument import MetricsInterceptor
 from gleitzeit.worker.interceptor import RetryDelayInterceptor
 from gleitzeit.workflows.dag import DagWorkflow
 
@@ -95,7 +96,8 @@ def build_worker(
         task_queue=task_queue or settings.task_queue,
         workflows=[*WORKFLOWS, *extra_workflows],
         activities=list(activities if activities is not None else task_activities(settings)),
-        interceptors=[RetryDelayInterceptor()],
+        # Metrics outermost: they see each attempt's error as Temporal gets it.
+        interceptors=[MetricsInterceptor(settings.ollama_host), RetryDelayInterceptor()],
         max_concurrent_activities=max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=10),
         **{"workflow_runner": workflow_runner(settings), **kwargs},
