@@ -440,12 +440,17 @@ class NativeBackend:
         pollers = 0
         if self._client is not None:
             pollers = await live_pollers(self._client, self.settings.namespace, self.settings.task_queue)
-        return {
+        info: dict[str, Any] = {
             "available": pollers > 0,
             "task_queue": self.settings.task_queue,
             "pollers": pollers,
             "in_process": self.eager,
         }
+        if self.settings.worker_health_urls:
+            from gleitzeit.worker.health import fetch_worker_health
+
+            info["health"] = await fetch_worker_health(self.settings.worker_health_urls, STATUS_TIMEOUT)
+        return info
 
     async def _llm_status(self) -> dict[str, Any]:
         host = self.settings.ollama_host

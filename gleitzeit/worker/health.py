@@ -11,7 +11,8 @@
   ``STALL_AFTER`` seconds runs no activity, so the worker counts as unhealthy;
 - ``slots``: the SDK's task slots, available and used, per worker type (workflow, activity).
 
-Compose's health check and ``gleitzeit status --worker-health URL`` read it.
+Compose's health check, ``gleitzeit status --worker-health URL`` and ``GLEITZEIT_WORKER_HEALTH_URLS``
+(the workers part of every status answer) read it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -31,7 +32,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gleitzeit.worker.telemetry import SdkMetricsCollector
 
-__all__ = ["STALL_AFTER", "HealthServer", "LoopWatch", "worker_health"]
+__all__ = ["STALL_AFTER", "HealthServer", "LoopWatch", "fetch_worker_health", "worker_health"]
 
 # The loop ticks every second; a loop silent for this long is stuck (an activity blocking it).
 STALL_AFTER = 30.0
@@ -142,3 +143,26 @@ def _handler(health: Callable[[], dict[str, Any]]) -> type[BaseHTTPRequestHandle
             pass  # a scrape every 15 s per worker is not news
 
     return Handler
+
+
+async def fetch_worker_health(urls: Sequence[str], timeout: float = 3.0) -> list[dict[str, Any]]:
+    """Each worker's ``/healthz`` report (a bare ``host:port`` gets ``http://`` and ``/healthz``).
+
+    A worker that does not answer is reported unhealthy with the reason, never raised: status
+    commands show every worker they were asked about.
+    """
+    import httpx
+
+    async def one(http: httpx.AsyncClient, url: str) -> dict[str, Any]:
+        target = url if "://" in url else f"http://{url}"
+        if not target.rstrip("/").endswith(("/healthz", "/health")):
+            target = target.rstrip("/") + "/healthz"
+        try:
+            answer = await http.get(target)
+            report = dict(answer.json())
+        except (httpx.HTTPError, ValueError) as exc:
+            return {"url": target, "healthy": False, "error": str(exc) or type(exc).__name__}
+        return {"url": target, **report}
+
+    async with httpx.AsyncClient(timeout=timeout) as http:
+        return list(await asyncio.gather(*(one(http, u) for u in urls)))

@@ -147,6 +147,20 @@ def test_worker_and_api_metrics_and_health_after_a_real_run(
         assert answer.json()["status"] == "completed", answer.text
 
         print(f"run done after {time.monotonic() - started:.1f} s")
+        # `gleitzeit status` reads the worker's health endpoint; a dead one makes it exit 1.
+        dead = f"127.0.0.1:{free_port()}"
+        status = subprocess.run(
+            [str(venv_binary("gleitzeit")), "status", "--json", "--mode", "native"]
+            + ["--worker-health", f"127.0.0.1:{metrics_port}", "--worker-health", dead],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        reports = {r["url"]: r for r in json.loads(status.stdout)["workers"]["health"]}
+        assert reports[f"http://127.0.0.1:{metrics_port}/healthz"]["polling"] is True, status.stdout
+        assert reports[f"http://{dead}/healthz"]["healthy"] is False
+        assert status.returncode == 1
         worker_text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
         api_text = httpx.get(f"http://127.0.0.1:{api_port}/metrics", timeout=10).text
         assert httpx.get(f"http://127.0.0.1:{metrics_port}/nothing", timeout=5).status_code == 404

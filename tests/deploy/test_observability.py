@@ -98,3 +98,21 @@ def test_dashboard_queries_only_exported_metrics() -> None:
     # Prometheus conventions: base units, counters end in _total.
     for name in METRIC_NAMES:
         assert name.startswith("gleitzeit_") and (name.endswith("_total") or name.endswith("_seconds")), name
+
+
+def test_tracing_is_off_by_default_and_says_what_it_needs() -> None:
+    import importlib.util
+
+    import pytest
+
+    from gleitzeit.config import Settings
+    from gleitzeit.core.errors import ConfigurationError
+    from gleitzeit.worker.telemetry import tracing_interceptors
+
+    assert Settings().tracing is False and tracing_interceptors(False) == []
+    if importlib.util.find_spec("opentelemetry.sdk") is None:
+        with pytest.raises(ConfigurationError, match="opentelemetry-sdk"):
+            tracing_interceptors(True)
+    else:
+        (interceptor,) = tracing_interceptors(True)
+        assert type(interceptor).__name__ == "TracingInterceptor"
