@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
-from typing import Any
 
 import typer
 from rich.console import Console
@@ -13,6 +12,7 @@ from temporalio.worker import Worker
 
 from gleitzeit.cli.app import app
 from gleitzeit.config import get_settings
+from gleitzeit.core.errors import ConfigurationError, GleitzeitError
 from gleitzeit.executors.forkserver import shutdown_fork_servers
 from gleitzeit.services.connection import connect
 from gleitzeit.worker.build import build_worker
@@ -67,32 +67,41 @@ async def serve_worker(
 
 
 class _MetricsEndpoint:
-    """``/metrics`` (ours and the SDK's) and ``/healthz`` of this worker (gleitzeit.worker.health)."""
+    """``/metrics`` (ours and the SDK's) and ``/healthz`` of this worker (gleitzeit.worker.health).
+
+    The port is bound at once, before connecting: a port in use stops the worker with a clear error
+    instead of after it started polling.
+    """
 
     def __init__(self, host: str, port: int) -> None:
-        from gleitzeit.worker.health import LoopWatch
+        from gleitzeit.worker.health import HealthServer, LoopWatch, worker_health
         from gleitzeit.worker.telemetry import install_sdk_metrics
 
         self._sdk = install_sdk_metrics()
         self._loop = LoopWatch()
-        self._host, self.port = host, port
-        self._server: Any = None
+        self._worker: Worker | None = None
+        try:
+            self._server = HealthServer(
+                host, port, lambda: worker_health(self._running, self._loop, self._sdk)
+            )
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot serve metrics on {host}:{port}: {exc.strerror or exc} "
+                "(choose another --metrics-port / GLEITZEIT_METRICS_PORT)"
+            ) from None
+        self.port = self._server.port
+
+    def _running(self) -> bool:
+        return self._worker is not None and self._worker.is_running and not self._worker.is_shutdown
 
     def start(self, w: Worker) -> None:
-        from gleitzeit.worker.health import HealthServer, worker_health
-
+        self._worker = w
         self._loop.start()
-        running = lambda: w.is_running and not w.is_shutdown  # noqa: E731
-        self._server = HealthServer(
-            self._host, self.port, lambda: worker_health(running, self._loop, self._sdk)
-        )
-        self.port = self._server.port
         self._server.start()
 
     async def stop(self) -> None:
         await self._loop.stop()
-        if self._server is not None:
-            self._server.stop()
+        self._server.stop()
 
 
 def _sweep_containers() -> int:
@@ -116,4 +125,8 @@ def worker(
     ),
 ) -> None:
     """Run a worker that executes pipelines from the task queue."""
-    asyncio.run(serve_worker(task_queue, max_concurrent_activities, metrics_port))
+    try:
+        asyncio.run(serve_worker(task_queue, max_concurrent_activities, metrics_port))
+    except GleitzeitError as exc:
+        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2 if isinstance(exc, ConfigurationError) else 1) from None
