@@ -83,7 +83,7 @@ def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Every benchmark of ``cfg``; returns the results dict (what --json writes)."""
     from bench.client_bench import measure_batch, measure_chat
     from bench.common import bench_server
-    from bench.engine import measure_engines
+    from bench.engine import measure_engines, measure_metrics_cost
     from bench.repeat_runs import measure_repeat_runs
 
     results: dict[str, Any] = {
@@ -106,6 +106,14 @@ def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
                     cap=cfg.cap,
                     log=log,
                 )
+            ),
+        )
+        log("metrics cost (1c): the python chain with the metrics interceptor on and off")
+        results["metrics_cost"] = _guard(
+            "metrics_cost",
+            log,
+            lambda: asyncio.run(
+                measure_metrics_cost(server, chain_n=cfg.chain_n, reps=cfg.chain_reps, log=log)
             ),
         )
         log("chat (3)")

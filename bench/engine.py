@@ -193,6 +193,38 @@ async def measure_engines(
     return result
 
 
+async def measure_metrics_cost(
+    server: BenchServer, *, chain_n: int = 20, reps: int = 5, log: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """The python chain's ms per step with the metrics interceptor on and off, alternating in one run."""
+    runs: dict[str, list[float]] = {"on": [], "off": []}
+    settings = {
+        mode: server.settings.model_copy(
+            update={"task_queue": f"bench-metrics-{mode}-{uuid.uuid4().hex[:6]}"}
+        )
+        for mode in runs
+    }
+    client = await connect(server.settings)
+    spec = chain_spec(chain_n)
+    on = build_worker(client, settings["on"], activities=task_activities(settings["on"]))
+    off = build_worker(client, settings["off"], activities=task_activities(settings["off"]), metrics=False)
+    async with on, off:
+        for mode in runs:  # warm-up, not measured
+            await _gleitzeit(client, settings[mode], chain_spec(2))
+        for _ in range(reps):
+            for mode in runs:
+                runs[mode].append(await _gleitzeit(client, settings[mode], spec))
+    result = {
+        mode: {"n": chain_n, "runs_s": [round(r, 4) for r in v], "per_step_ms": median(v) / chain_n * 1000}
+        for mode, v in runs.items()
+    }
+    log(
+        f"  metrics cost, chain of {chain_n} python tasks: on {result['on']['per_step_ms']:.1f} ms/step, "
+        f"off {result['off']['per_step_ms']:.1f} ms/step"
+    )
+    return result
+
+
 if __name__ == "__main__":  # a quick look: python -m bench.engine
     from bench.common import bench_server
 

@@ -96,6 +96,17 @@ def render(r: dict[str, Any]) -> str:
     rows.append(
         engine_row("1b. chain of {n}, no-op activity: ms per step", "chain", "noop", "per_step_ms", ".1f", NA)
     )
+    cost = r.get("metrics_cost") or {}
+    m_on, m_off = _get(cost, "on", "per_step_ms"), _get(cost, "off", "per_step_ms")
+    rows.append(
+        (
+            f"1c. chain of {_get(cost, 'on', 'n') or '?'} python tasks, metrics on / off: ms per step",
+            _unavailable(cost) or f"{_num(m_on, '.1f')} / {_num(m_off, '.1f')}",
+            NA,
+            NA,
+            NA,
+        )
+    )
     rows.append(
         engine_row(
             "2. fan-out of {n} python tasks: tasks/s",

@@ -132,6 +132,23 @@ class Settings(BaseSettings):
         description="run workflow code in Temporal's sandbox (determinism checks; ~5 ms more per run)",
     )
 
+    # Operations: `gleitzeit worker` serves /metrics and /healthz on metrics_host:metrics_port when set.
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="worker: port of its /metrics and /healthz endpoint"
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="worker: address the metrics endpoint binds (0.0.0.0 in containers)"
+    )
+    # NoDecode: "host:9464,host2:9464" is not JSON; _parse_urls reads both forms.
+    worker_health_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="workers' health endpoints (host:port or URLs, comma-separated) that status reports",
+    )
+    tracing: bool = Field(
+        default=False,
+        description="OpenTelemetry spans for starts, workflows and activities (needs opentelemetry-sdk)",
+    )
+
     # REST API
     api_host: str = "127.0.0.1"
     api_port: int = DEFAULT_API_PORT
@@ -174,6 +191,18 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if "://" not in value:
             value = "http://" + value
+        return value
+
+    @field_validator("worker_health_urls", mode="before")
+    @classmethod
+    def _parse_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            return (
+                json.loads(text)
+                if text.startswith("[")
+                else [u.strip() for u in text.split(",") if u.strip()]
+            )
         return value
 
     @field_validator("model_aliases", mode="before")

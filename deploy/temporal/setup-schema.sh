@@ -13,9 +13,11 @@ until nc -z "$POSTGRES_SEEDS" "$DB_PORT"; do
   sleep 1
 done
 
+# The password reaches the tool through its environment (SQL_PASSWORD), never its command line,
+# where `ps` and /proc/<pid>/cmdline would show it to every process of the container.
+export SQL_PASSWORD="$POSTGRES_PWD"
 sql() {
-  temporal-sql-tool --plugin postgres12 --ep "$POSTGRES_SEEDS" -p "$DB_PORT" \
-    -u "$POSTGRES_USER" --pw "$POSTGRES_PWD" "$@"
+  temporal-sql-tool --plugin postgres12 --ep "$POSTGRES_SEEDS" -p "$DB_PORT" -u "$POSTGRES_USER" "$@"
 }
 for db in temporal:temporal temporal_visibility:visibility; do
   name=${db%%:*}

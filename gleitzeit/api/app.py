@@ -4,7 +4,7 @@ On start-up it brings up a ``NativeBackend`` (the dev server when local and conf
 worker by ``settings.worker``: in auto mode when no live worker polls the task queue and Temporal runs
 on this machine, asked again before every run); every endpoint runs on it, so the API does exactly what the
 client does in native mode. Routes under ``/v1`` need ``Authorization: Bearer <token>`` when
-``settings.api_token`` is set (``/v1/health`` and the OpenAPI docs at ``/docs`` do not). Bodies over
+``settings.api_token`` is set (``/v1/health``, ``/v1/ready``, ``/metrics`` and the OpenAPI docs at ``/docs`` do not). Bodies over
 ``max_body_bytes`` are refused with 413, files named in requests must be inside
 ``settings.file_roots`` or the upload store (403 otherwise), ``POST /v1/files`` streams uploads
 under their own limits (``settings.upload_max_file_bytes`` / ``upload_max_request_bytes``), invalid workflows answer 422 with their problems (file, line,
@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from gleitzeit.api import batch, files, llm, status, workflows
+from gleitzeit.api import batch, files, llm, ops, status, workflows
 from gleitzeit.api.auth import require_token
 from gleitzeit.api.errors import install_error_handlers
 from gleitzeit.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
@@ -74,6 +74,7 @@ def create_app(
     # POST /v1/files streams its body under its own limits (settings.upload_max_*_bytes).
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, exempt=("/v1/files",))
     app.include_router(status.health_router)
+    app.include_router(ops.router)  # /metrics and /v1/ready: probes carry no token
     protected = [Depends(require_token)]
     for module in (workflows, files, llm, batch, status):
         app.include_router(module.router, dependencies=protected)

@@ -6,15 +6,23 @@ import uvicorn
 
 from gleitzeit.api.app import create_app
 from gleitzeit.config import Settings
+from gleitzeit.services.runtime import WorkerMode
+from gleitzeit.worker.telemetry import install_sdk_metrics
 
 __all__ = ["serve"]
 
 
 def serve(
-    settings: Settings, host: str | None = None, port: int | None = None, log_level: str = "info"
+    settings: Settings,
+    host: str | None = None,
+    port: int | None = None,
+    log_level: str = "info",
+    worker: WorkerMode | None = None,
 ) -> None:
-    """Serve until interrupted; the app brings up Temporal access and a worker on start."""
-    app = create_app(settings)
+    """Serve until interrupted; the app brings up Temporal access (and, per ``worker``, a worker) on start."""
+    # The SDK's client metrics join GET /metrics; the runtime must be the default before connecting.
+    install_sdk_metrics()
+    app = create_app(settings, worker=worker)
     uvicorn.run(
         app,
         host=host or settings.api_host,

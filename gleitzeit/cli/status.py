@@ -1,4 +1,8 @@
-"""`gleitzeit status`: Temporal, workers, the LLM server and Docker at a glance (exit 1 without Temporal)."""
+"""`gleitzeit status`: Temporal, workers, the LLM server and Docker at a glance.
+
+Exit 1 without Temporal, or when a worker asked about with ``--worker-health`` (or listed in
+``GLEITZEIT_WORKER_HEALTH_URLS``) is not healthy.
+"""
 
 from __future__ import annotations
 
@@ -21,13 +25,39 @@ def _line(console: Console, name: str, part: dict[str, Any], detail: str) -> Non
     console.print(f"{mark} [bold]{name:<9}[/] {text}", highlight=False)
 
 
+def _health_line(console: Console, report: dict[str, Any]) -> None:
+    ok = report.get("healthy")
+    if "error" in report and not report.get("slots"):
+        detail = report["error"]
+    else:
+        slots = report.get("slots", {}).get("ActivityWorker", {})
+        detail = (
+            f"{'polling' if report.get('polling') else 'NOT polling'}, activity slots "
+            f"{slots.get('used', 0):.0f} used / {slots.get('available', 0):.0f} free, "
+            f"loop lag {report.get('loop_lag_seconds', 0):.1f} s"
+        )
+    mark = "[green]✓[/]" if ok else "[red]✗[/]"
+    console.print(f"  {mark} {report.get('url')}: {detail}", highlight=False)
+
+
 @app.command()
-def status(mode: str = MODE_OPTION, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+def status(
+    mode: str = MODE_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    worker_health: list[str] = typer.Option(
+        [],
+        "--worker-health",
+        help="a worker's health endpoint (host:port of `gleitzeit worker --metrics-port`); repeatable. "
+        "Default GLEITZEIT_WORKER_HEALTH_URLS",
+    ),
+) -> None:
     """Show whether Temporal, workers, the LLM server and Docker are available."""
 
     async def body() -> int:
         async with make_client(mode, start_services=False) as client:
             answer = await client.get_status()
+            if worker_health:
+                answer.setdefault("workers", {})["health"] = await client.worker_health(worker_health)
         if as_json:
             print(json.dumps(answer, indent=2, default=str))
         else:
@@ -43,8 +73,11 @@ def status(mode: str = MODE_OPTION, as_json: bool = typer.Option(False, "--json"
                 f"{t.get('address')} (namespace {t.get('namespace')}), UI {t.get('web_ui')}",
             )
             _line(console, "workers", w, f"{w.get('pollers')} live, polling '{w.get('task_queue')}'")
+            for report in w.get("health") or []:
+                _health_line(console, report)
             _line(console, "llm", o, f"{o.get('host')}: {', '.join(o.get('models') or []) or 'no models'}")
             _line(console, "docker", d, f"sandbox image {d.get('image')}")
-        return EXIT_OK if answer.get("temporal", {}).get("available") else EXIT_FAILED
+        healthy_workers = all(r.get("healthy") for r in answer.get("workers", {}).get("health") or [])
+        return EXIT_OK if answer.get("temporal", {}).get("available") and healthy_workers else EXIT_FAILED
 
     raise typer.Exit(run_command(body))

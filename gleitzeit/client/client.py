@@ -630,3 +630,11 @@ class GleitzeitClient:
         """``{"mode", "temporal", "workers", "ollama", "docker"}`` (api mode adds ``"api"``); each part
         has ``available`` and details, e.g. ``status["ollama"]["available"]``."""
         return await (await self._backend()).get_status()
+
+    async def worker_health(self, urls: Sequence[str]) -> list[dict[str, Any]]:
+        """The health reports of the workers serving ``/healthz`` at ``urls`` (``gleitzeit worker
+        --metrics-port``): ``healthy``, ``polling``, ``slots`` per worker type, ``loop_lag_seconds``;
+        a worker that does not answer comes back with ``healthy: False`` and ``error``."""
+        from gleitzeit.worker.health import fetch_worker_health
+
+        return await fetch_worker_health(urls)

@@ -542,7 +542,16 @@ class NativeBackend:
         liveness = WorkerLiveness(self.settings.task_queue, error="not connected to Temporal")
         if self._client is not None:
             liveness = await worker_liveness(self._client, self.settings.task_queue, self.settings.namespace)
-        return {**liveness.as_status(), "in_process": self.eager, "worker_mode": self.worker_mode}
+        info: dict[str, Any] = {
+            **liveness.as_status(),
+            "in_process": self.eager,
+            "worker_mode": self.worker_mode,
+        }
+        if self.settings.worker_health_urls:
+            from gleitzeit.worker.health import fetch_worker_health
+
+            info["health"] = await fetch_worker_health(self.settings.worker_health_urls, STATUS_TIMEOUT)
+        return info
 
     async def _llm_status(self) -> dict[str, Any]:
         host = self.settings.ollama_host

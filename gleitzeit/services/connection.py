@@ -15,6 +15,7 @@ from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, Tele
 
 from gleitzeit.config import Settings
 from gleitzeit.core.errors import TemporalUnavailableError
+from gleitzeit.worker.telemetry import tracing_interceptors
 
 __all__ = ["connect", "forward_core_logs"]
 
@@ -48,6 +49,8 @@ async def connect(settings: Settings) -> Client:
             settings.temporal_address,
             namespace=settings.namespace,
             data_converter=pydantic_data_converter,
+            # Client interceptors that are also worker interceptors apply to this client's workers too.
+            interceptors=tracing_interceptors(settings.tracing),
         )
     except RuntimeError as exc:  # the SDK reports connection failures as RuntimeError
         raise TemporalUnavailableError(

@@ -16,6 +16,7 @@ from gleitzeit.batch.workflow import BatchWorkflow
 from gleitzeit.config import Settings
 from gleitzeit.core.version import __version__
 from gleitzeit.executors.leftovers import sweep_stale_workspaces
+from gleitzeit.worker.instrument import MetricsInterceptor
 from gleitzeit.worker.interceptor import RetryDelayInterceptor
 from gleitzeit.worker.registry import remember
 from gleitzeit.workflows.dag import DagWorkflow
@@ -85,12 +86,14 @@ def build_worker(
     activities: Sequence[Callable[..., Any]] | None = None,
     extra_workflows: Sequence[type] = (),
     max_concurrent_activities: int = 100,
+    metrics: bool = True,
     **kwargs: Any,
 ) -> Worker:
     """A worker for ``task_queue`` (default: settings.task_queue).
 
     ``activities`` replaces the real ones (tests register doubles under the same names);
-    ``extra_workflows`` are registered next to Gleitzeit's own (the benchmarks' hand-written yardstick).
+    ``extra_workflows`` are registered next to Gleitzeit's own (the benchmarks' hand-written yardstick);
+    ``metrics=False`` leaves out the metrics interceptor (the benchmark measures what it costs).
     Script workspaces that killed workers of this machine left behind are removed first (every way of
     running a worker comes through here: ``gleitzeit worker``, the in-process worker, one's own), and
     the worker is remembered for liveness checks (``gleitzeit.worker.registry``).
@@ -98,12 +101,16 @@ def build_worker(
     swept = sweep_stale_workspaces()
     if swept:
         _log.info("removed %d script workspace(s) left by killed workers", swept)
+    interceptors: list[Any] = [RetryDelayInterceptor()]
+    if metrics:
+        # Outermost: it sees each attempt's error as Temporal gets it.
+        interceptors.insert(0, MetricsInterceptor(settings.ollama_host))
     worker = Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[*WORKFLOWS, *extra_workflows],
         activities=list(activities if activities is not None else task_activities(settings)),
-        interceptors=[RetryDelayInterceptor()],
+        interceptors=interceptors,
         max_concurrent_activities=max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=10),
         **{

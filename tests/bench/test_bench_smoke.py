@@ -42,6 +42,9 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
         for name in ("gleitzeit", "gleitzeit_local", "temporal"):
             assert engine[shape][name]["noop"]["n"] == n
     assert engine["chain"]["gleitzeit"]["python"]["median_s"] > 0
+    assert (
+        results["metrics_cost"]["on"]["per_step_ms"] > 0 and results["metrics_cost"]["off"]["per_step_ms"] > 0
+    )
     for part in ("chat", "batch", "repeat"):
         assert "error" not in results[part], results[part]
     if results["batch"].get("available"):
@@ -52,6 +55,7 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
     assert results["repeat"]["runs"] == 2
     for row in (
         "1. chain",
+        "1c. chain",
         "2. fan-out",
         "3. durable chat",
         "4. batch_process",

@@ -24,3 +24,12 @@ def test_a_bad_alias_says_what_it_should_look_like(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("GLEITZEIT_MODEL_ALIASES", "llama3.2")
     with pytest.raises(pydantic.ValidationError, match="name=model"):
         Settings()
+
+
+def test_worker_health_urls_read_as_list_or_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GLEITZEIT_WORKER_HEALTH_URLS", "a:9464, b:9464")
+    assert Settings().worker_health_urls == ["a:9464", "b:9464"]
+    monkeypatch.setenv("GLEITZEIT_WORKER_HEALTH_URLS", '["http://c:9464/healthz"]')
+    assert Settings().worker_health_urls == ["http://c:9464/healthz"]
+    monkeypatch.setenv("GLEITZEIT_WORKER", "never")
+    assert Settings().worker == "never" and Settings().metrics_port is None

@@ -98,15 +98,33 @@ async def test_vision_on_a_text_model_fails_clearly(local_env: WorkflowEnvironme
     assert info.value.attempts in (None, 1)  # bad input: not retried
 
 
-def test_recorded_histories_replay() -> None:
-    files = sorted(HISTORIES.glob("*.json"))
-    assert files, f"no recorded histories in {HISTORIES}"
+HISTORY_FILES = sorted(HISTORIES.glob("*.json"))
+
+
+def _workflow_type(path: Path) -> str:
+    import json
+
+    started = json.loads(path.read_text())["events"][0]["workflowExecutionStartedEventAttributes"]
+    return str(started["workflowType"]["name"])
+
+
+def test_recorded_histories_cover_every_workflow() -> None:
+    """Every registered workflow has a recorded history, and every history's workflow is registered."""
+    assert HISTORY_FILES, f"no recorded histories in {HISTORIES}"
+    recorded = {_workflow_type(p) for p in HISTORY_FILES}
+    registered = {getattr(w, "__temporal_workflow_definition").name for w in WORKFLOWS}
+    assert recorded == registered, f"recorded {sorted(recorded)}, registered {sorted(registered)}"
+
+
+@pytest.mark.parametrize("path", HISTORY_FILES, ids=[p.stem for p in HISTORY_FILES])
+def test_recorded_histories_replay(path: Path) -> None:
+    """Each file in tests/data/histories replays against today's workflow code (DagWorkflow and
+    BatchWorkflow alike), in the sandboxed Replayer: a change that would break open runs fails here."""
     replayer = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
-    for path in files:
-        history = WorkflowHistory.from_json(path.stem, path.read_text())
-        # Raises on any non-determinism against today's workflow code.
-        replayer_result = _replay(replayer, history)
-        assert replayer_result is None, path.name
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    # Raises on any non-determinism against today's workflow code.
+    replayer_result = _replay(replayer, history)
+    assert replayer_result is None, path.name
 
 
 def _replay(replayer: Replayer, history: WorkflowHistory) -> None:
