@@ -18,6 +18,7 @@ from gleitzeit.dsl.inputs import parse_inputs
 from gleitzeit.dsl.linking import TaskLookup, check_value_references, link_tasks
 from gleitzeit.dsl.methods import method_info
 from gleitzeit.dsl.params import MCP_SERVERS_KEY, file_parameters, mount_parameters, normalise_parameters
+from gleitzeit.dsl.params.llm import PROVIDERS
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean
 from gleitzeit.dsl.tasks import RawTask, parse_task
@@ -67,6 +68,62 @@ def _mcp_servers(data: dict[str, Any], r: Reporter) -> list[dict[str, Any]]:
     # ``${VAR}`` in a server entry is an environment variable, expanded where the server starts:
     # written as a literal (``$${``) so the workflow does not take it for a reference to a task.
     return [_literal(s.model_dump(exclude_defaults=True)) for s in servers]
+
+
+_PROVIDER_KEYS = ("base_url", "api_key_env")
+
+
+def _providers(data: dict[str, Any], r: Reporter) -> tuple[str | None, dict[str, str]]:
+    """The pipeline's ``providers: {default: openai, openai: {base_url, api_key_env}}`` block: the
+    provider of llm/* tasks that name none, and the openai settings they inherit. The original's forms
+    (a list, ``ollama_pool``) carry neither and stay in the metadata only."""
+    raw = data.get("providers")
+    if not isinstance(raw, dict):
+        return None, {}
+    default = raw.get("default")
+    if default is not None and default not in PROVIDERS:
+        r.add(
+            "invalid-value",
+            f"unknown provider {default!r}",
+            ("providers", "default"),
+            key="providers.default",
+            hint=did_you_mean(str(default), PROVIDERS, otherwise="use ollama or openai"),
+        )
+        default = None
+    entry = raw.get("openai")
+    if entry is None:
+        return default, {}
+    if not isinstance(entry, dict):
+        r.add(
+            "wrong-type",
+            "'providers.openai' must be a mapping",
+            ("providers", "openai"),
+            key="providers.openai",
+            hint="write 'openai: {base_url: http://host:8080/v1, api_key_env: MY_KEY}'",
+        )
+        return default, {}
+    settings: dict[str, str] = {}
+    for k, v in entry.items():
+        if k not in _PROVIDER_KEYS or not isinstance(v, str):
+            r.add(
+                "invalid-value" if k in _PROVIDER_KEYS else "unknown-key",
+                f"'providers.openai.{k}' must be a string" if k in _PROVIDER_KEYS else f"unknown key '{k}'",
+                ("providers", "openai", str(k)),
+                key=f"providers.openai.{k}",
+                hint=did_you_mean(str(k), _PROVIDER_KEYS, otherwise="use base_url and api_key_env"),
+            )
+            continue
+        settings[k] = v
+    return default, settings
+
+
+def _apply_provider(params: dict[str, Any], default: str | None, openai: dict[str, str]) -> None:
+    """An llm/* task's parameters with the pipeline's provider settings where it sets none."""
+    if default is not None:
+        params.setdefault("provider", default)
+    if params.get("provider") == "openai":
+        for k, v in openai.items():
+            params.setdefault(k, v)
 
 
 def _literal(value: Any) -> Any:
@@ -245,6 +302,8 @@ def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str
                 hint="remove 'tasks:' (or remove 'batch:'/'template:' to list the tasks yourself)",
             )
         batch, template = parse_batch(data, r, base_dir, protocol)
+        if template is not None and str(template.get("method", "")).startswith("llm/"):
+            _apply_provider(template["parameters"], *_providers(data, r))
         if template is not None:
             template["parameters"], _ = check_value_references(
                 template["parameters"], ("template",), r, "template", None, inputs, "a batch template"
@@ -266,6 +325,7 @@ def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str
                 raw_tasks.append(t)
         lookup = link_tasks(raw_tasks, inputs, r)
         mcp_servers = _mcp_servers(data, r)
+        provider, openai = _providers(data, r)
         for t in raw_tasks:
             _check_files(t, r, base_dir)
             _check_mounts(t, r, base_dir)
@@ -273,6 +333,8 @@ def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str
                 t.parameters = normalise_parameters(t.method, t.parameters, t.label)
                 if mcp_servers and method_info(t.method).family == "mcp":
                     t.parameters[MCP_SERVERS_KEY] = mcp_servers
+                if method_info(t.method).family == "llm":
+                    _apply_provider(t.parameters, provider, openai)
     outputs = data.get("outputs") or {}
     if not isinstance(outputs, dict):
         r.add(
