@@ -4,6 +4,8 @@
    activity, server and worker), the original Gleitzeit 0.0.5 (its own venv, not durable);
 2. a fan-out of trivial tasks: tasks per second, same three;
 3. durable ``client.chat()`` vs a direct ``ollama`` call to the same (fixed-latency) LLM double;
+7. ``POST /v1/chat/completions`` on ``gleitzeit serve`` vs a direct call to the same double (p50/p95,
+   the hand-written floor beside it), and 200 concurrent requests through it vs direct;
 4. ``batch_process`` over many files against a fixed-latency double vs the ideal wall time;
 5. the worker's peak memory during 4;
 6. ``gleitzeit test``: 100 cases of a 5-task pipeline in one invocation (wall and per-case time);
@@ -41,6 +43,8 @@ class Config:
     original: bool = True
     chat_calls: int = 200
     chat_latency_ms: float = 5.0
+    compat_calls: int = 100
+    compat_concurrent: int = 200
     batch_items: int = 10_000
     batch_latency_ms: float = 100.0
     batch_concurrent: int = 20
@@ -55,6 +59,7 @@ QUICK = Config(
     fanout_python=200,
     fanout_reps=1,
     chat_calls=40,
+    compat_calls=30,
     batch_items=1000,
     quick_llm=True,
 )
@@ -81,6 +86,7 @@ def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Every benchmark of ``cfg``; returns the results dict (what --json writes)."""
     from bench.client_bench import measure_batch, measure_chat
     from bench.common import bench_server
+    from bench.compat_bench import measure_compat
     from bench.engine import measure_engines
 
     results: dict[str, Any] = {
@@ -111,6 +117,20 @@ def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
             log,
             lambda: asyncio.run(
                 measure_chat(server, calls=cfg.chat_calls, latency_ms=cfg.chat_latency_ms, log=log)
+            ),
+        )
+        log("OpenAI-compatible endpoint (7)")
+        results["compat"] = _guard(
+            "compat",
+            log,
+            lambda: asyncio.run(
+                measure_compat(
+                    server,
+                    calls=cfg.compat_calls,
+                    latency_ms=cfg.chat_latency_ms,
+                    concurrent=cfg.compat_concurrent,
+                    log=log,
+                )
             ),
         )
         log("batch (4, 5)")

@@ -22,6 +22,8 @@ TINY = Config(
     cap=5,
     original=False,  # needs its own venv from the package index: `python -m bench` covers it
     chat_calls=2,
+    compat_calls=2,
+    compat_concurrent=10,
     batch_items=20,
     batch_latency_ms=1,
     batch_concurrent=5,
@@ -41,7 +43,7 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
         for name in ("gleitzeit", "gleitzeit_local", "temporal"):
             assert engine[shape][name]["noop"]["n"] == n
     assert engine["chain"]["gleitzeit"]["python"]["median_s"] > 0
-    for part in ("chat", "batch"):
+    for part in ("chat", "compat", "batch"):
         assert "error" not in results[part], results[part]
     if results["batch"].get("available"):
         assert results["batch"]["completed"] == 20 and results["batch"]["failed"] == 0
@@ -55,6 +57,7 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
         "4. batch_process",
         "5. worker peak",
         "6. gleitzeit test",
+        "7. /v1/chat/completions",
     ):
         assert row in table
 
