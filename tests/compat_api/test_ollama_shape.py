@@ -33,7 +33,7 @@ async def test_chat_and_generate_streamed_and_whole(client_stack: ClientStack) -
     whole = await c.chat(
         model=MODEL,
         messages=[{"role": "user", "content": "Say hi."}],
-        options={"num_predict": 8},
+        options={"num_predict": 4},
         stream=False,
     )
     assert whole.done and whole.message.content and (whole.eval_count or 0) > 0
@@ -42,18 +42,18 @@ async def test_chat_and_generate_streamed_and_whole(client_stack: ClientStack) -
         async for p in await c.chat(
             model=MODEL,
             messages=[{"role": "user", "content": "Count."}],
-            options={"num_predict": 12},
+            options={"num_predict": 6},
             stream=True,
         )
     ]
     assert pieces[-1].done and pieces[-1].done_reason in ("stop", "length")
     assert sum(1 for p in pieces if p.message.content) > 1
-    generated = await c.generate(model=MODEL, prompt="The sky is", options={"num_predict": 8}, stream=False)
+    generated = await c.generate(model=MODEL, prompt="The sky is", options={"num_predict": 4}, stream=False)
     assert generated.done and generated.response
     streamed = [
         p
         async for p in await c.generate(
-            model=MODEL, prompt="One, two,", options={"num_predict": 8}, stream=True
+            model=MODEL, prompt="One, two,", options={"num_predict": 4}, stream=True
         )
     ]
     assert streamed[-1].done and "".join(p.response for p in streamed)
