@@ -8,6 +8,8 @@
 5. the worker's peak memory during 4;
 6. ``gleitzeit test``: 100 cases of a 5-task pipeline in one invocation (wall and per-case time);
 7. repeated `gleitzeit run` of a 3-task python pipeline: wall time minus the workflow's own duration;
+8. ``POST /v1/chat/completions`` on ``gleitzeit serve`` vs a direct call to the same double (p50/p95,
+   the hand-written floor beside it), and 200 concurrent requests through it vs direct;
 plus the embedded LLM server's tokens/s vs the same model in-process (bench/llm_server.py).
 
 Figures are measured on whatever else the machine is doing: compare ratios, not absolute times.
@@ -42,6 +44,8 @@ class Config:
     original: bool = True
     chat_calls: int = 200
     chat_latency_ms: float = 5.0
+    compat_calls: int = 100
+    compat_concurrent: int = 200
     batch_items: int = 10_000
     batch_latency_ms: float = 100.0
     batch_concurrent: int = 20
@@ -57,6 +61,7 @@ QUICK = Config(
     fanout_python=200,
     fanout_reps=1,
     chat_calls=40,
+    compat_calls=30,
     batch_items=1000,
     quick_llm=True,
 )
@@ -83,6 +88,7 @@ def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Every benchmark of ``cfg``; returns the results dict (what --json writes)."""
     from bench.client_bench import measure_batch, measure_chat
     from bench.common import bench_server
+    from bench.compat_bench import measure_compat
     from bench.engine import measure_engines, measure_metrics_cost
     from bench.repeat_runs import measure_repeat_runs
 
@@ -129,6 +135,20 @@ def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
             "repeat",
             log,
             lambda: asyncio.run(measure_repeat_runs(server, runs=cfg.repeat_runs, log=log)),
+        )
+        log("OpenAI-compatible endpoint (8)")
+        results["compat"] = _guard(
+            "compat",
+            log,
+            lambda: asyncio.run(
+                measure_compat(
+                    server,
+                    calls=cfg.compat_calls,
+                    latency_ms=cfg.chat_latency_ms,
+                    concurrent=cfg.compat_concurrent,
+                    log=log,
+                )
+            ),
         )
         log("batch (4, 5)")
         results["batch"] = _guard(

@@ -177,6 +177,21 @@ def render(r: dict[str, Any]) -> str:
             ),
         )
     )
+    compat = r.get("compat") or {}
+    na = _unavailable(compat)
+    targets.append(
+        (
+            "8. /v1/chat/completions (gleitzeit serve): added latency p50 / p95; throughput",
+            na
+            or f"+{_num(compat.get('added_p50_ms'), '.1f')} / +{_num(compat.get('added_p95_ms'), '.1f')} ms over a "
+            f"direct call (p50 {_num(compat.get('direct_p50_ms'), '.1f')} ms; floor: a hand-written workflow adds "
+            f"+{_num(compat.get('hand_added_p50_ms'), '.1f')} / +{_num(compat.get('hand_added_p95_ms'), '.1f')} ms); "
+            f"{compat.get('concurrent')} at once: {_num(compat.get('endpoint_rps'), '.0f')} req/s vs "
+            f"{_num(compat.get('direct_rps'), '.0f')} direct",
+            "measured",
+            NA if na else "-",
+        )
+    )
     batch = r.get("batch") or {}
     na = _unavailable(batch)
     ratio4 = batch.get("ratio_to_ideal")

@@ -105,6 +105,19 @@ class Settings(BaseSettings):
         "written for models the server lacks run on one it has",
     )
 
+    # OpenAI-compatible LLM servers (vLLM, llama.cpp's server, LM Studio ...): what an llm/* task uses
+    # when neither it nor its pipeline's ``providers:`` block says (see docs/compatible_api.md).
+    llm_provider: Literal["ollama", "openai"] = Field(
+        default="ollama", description="who answers llm/* tasks that name no provider: ollama or openai"
+    )
+    openai_base_url: str | None = Field(
+        default=None, description="provider openai: the server's base URL, e.g. http://localhost:8080/v1"
+    )
+    openai_api_key_env: str = Field(
+        default="OPENAI_API_KEY",
+        description="provider openai: the environment variable holding the key (unset: no key is sent)",
+    )
+
     # Python scripts
     executor: ExecutorKind = "auto"
     sandbox_image: str = DEFAULT_SANDBOX_IMAGE

@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.fixtures.docker",
     "tests.fixtures.client",
     "tests.fixtures.original",
+    "tests.fixtures.openai_server",
 ]
 
 # tests/data holds inputs for tests, among them *.test.yaml files (some broken on purpose) that

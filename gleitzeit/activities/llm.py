@@ -1,10 +1,11 @@
-"""LLM task activities (llm/chat, llm/generate, llm/vision, llm/embed) over Ollama's API.
+"""LLM task activities (llm/chat, llm/generate, llm/vision, llm/embed) over Ollama's API, or an
+OpenAI-compatible server's (``provider: openai``, in ``openai_backend.py``).
 
 Every call goes through the official ``ollama`` AsyncClient with an explicit timeout (its default is
 none). Text generation streams internally so a long answer keeps the activity heartbeating; files and
 images named in the parameters are read here, never in the workflow. Errors are translated once, in
 ``_translate``: bad input and unknown models fail at once, transient faults are left to Temporal's
-retries.
+retries. A listener in this process (``chunks.py``) gets the text pieces as they arrive.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pydantic
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from gleitzeit.activities.chunks import chunk_publisher
 from gleitzeit.activities.common import (
     check_result_size,
     heartbeating,
@@ -33,7 +35,9 @@ from gleitzeit.activities.common import (
     non_retryable,
     retryable,
 )
-from gleitzeit.activities.models import aliased, missing_model_message
+from gleitzeit.activities.llm_errors import translate_llm_error
+from gleitzeit.activities.models import aliased
+from gleitzeit.activities.openai_backend import OpenAIBackend
 from gleitzeit.config import Settings
 from gleitzeit.contracts.tasks import EmbedResult, LlmResult, TaskInput
 from gleitzeit.core.files import MissingFile, find_file
@@ -88,49 +92,12 @@ def _find(raw: str, base_dir: str | None, what: str = "file") -> Path:
         raise non_retryable(str(exc), "FileNotFound", path=raw, tried=exc.tried) from None
 
 
-def translate_llm_error(
-    exc: BaseException,
-    model: str,
-    *,
-    host: str | None = None,
-    available: list[str] | None = None,
-    asked: str | None = None,
-) -> ApplicationError:
-    """Map an ollama/httpx failure to a retryable or non-retryable ApplicationError.
-
-    A missing model's message names the server (``host``), the models it has (``available``, when
-    known) and the alias that would help; ``asked`` is the task's name when ``model`` is its alias.
-    """
-    if isinstance(exc, ApplicationError):
-        return exc
-    if isinstance(exc, ollama.ResponseError):
-        status = exc.status_code
-        text = exc.error
-        if status == 404:
-            return non_retryable(
-                missing_model_message(model, host, available, text, asked=asked),
-                "ModelNotFound",
-                model=model,
-                status=status,
-                available=available,
-            )
-        if status in (408, 429) or status >= 500 or status == -1:
-            return retryable(f"LLM server error {status}: {text}", "LLMServerError", status=status)
-        return non_retryable(
-            f"LLM server rejected the request ({status}): {text}", "InvalidParameters", status=status
-        )
-    if isinstance(exc, httpx.TimeoutException):
-        return retryable(f"LLM request timed out: {exc!r}", "LLMTimeout")
-    if isinstance(exc, ConnectionError | httpx.TransportError):
-        return retryable(f"LLM server unreachable or connection dropped: {exc}", "LLMUnavailable")
-    return retryable(f"LLM call failed: {type(exc).__name__}: {exc}", "LLMError")
-
-
 class LlmActivities:
     """The llm.* activities, bound to one Settings (LLM server address and timeouts)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self._openai = OpenAIBackend(settings)
         # Per event loop: the clients no call is using right now (see _borrow).
         self._idle: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[ollama.AsyncClient]] = (
             weakref.WeakKeyDictionary()
@@ -170,14 +137,16 @@ class LlmActivities:
         settings travel in a context variable that the request hook reads; every activity (and
         every lane of a batch chunk) runs in its own asyncio task, so they never mix.
         """
-        timeout = float(params.timeout or inp.timeout or self._settings.llm_timeout)
-        _CALL.set((_request_id(inp), timeout))
+        _CALL.set((_request_id(inp), self._timeout(inp, params)))
         idle = self._idle.setdefault(asyncio.get_running_loop(), [])
         client = idle.pop() if idle else self._new_client()
         try:
             yield client
         finally:
             idle.append(client)
+
+    def _timeout(self, inp: TaskInput, params: LlmParams) -> float:
+        return float(params.timeout or inp.timeout or self._settings.llm_timeout)
 
     def _new_client(self) -> ollama.AsyncClient:
         return ollama.AsyncClient(
@@ -206,7 +175,8 @@ class LlmActivities:
         asked, model = str(params.model or ""), self._model(params)
         pieces: list[str] = []
         last: Any = None
-        stream = not heartbeats_covered()
+        publish = chunk_publisher(inp.workflow_id)
+        stream = publish is not None or not heartbeats_covered()
         try:
             with self._borrow(inp, params) as client:
                 if not stream:
@@ -217,6 +187,8 @@ class LlmActivities:
                     async for chunk in chunks:
                         pieces.append(text_of(chunk))
                         last = chunk
+                        if publish is not None and pieces[-1]:
+                            publish(pieces[-1])
         except Exception as exc:  # translated once, here
             raise await self._translate(exc, model, asked) from exc
         if last is None:
@@ -293,9 +265,19 @@ class LlmActivities:
     # -- activities ----------------------------------------------------------------------------------
 
     async def _chat(
-        self, inp: TaskInput, params: ChatLikeParams, messages: list[dict[str, Any]], images: list[str] | None
+        self, inp: TaskInput, params: TextParams, messages: list[dict[str, Any]], images: list[str] | None
     ) -> dict[str, Any]:
         """One /api/chat call (chat and vision differ only in the images they attach)."""
+        if self._openai.applies(params):
+            text, final = await self._openai.chat(
+                params,
+                self._model(params),
+                messages,
+                self._timeout(inp, params),
+                _request_id(inp),
+                chunk_publisher(inp.workflow_id),
+            )
+            return self._text_result(inp, params, text, final, images)
         kwargs: dict[str, Any] = {
             "model": self._model(params),
             "messages": messages,
@@ -336,6 +318,10 @@ class LlmActivities:
         if injected:
             prompt = f"{injected}\n\n{prompt}"
         images, names = self._images(inp, params)
+        if self._openai.applies(params):
+            user: dict[str, Any] = {"role": "user", "content": prompt, "images": images or None}
+            system = [{"role": "system", "content": params.system}] if params.system else []
+            return await self._chat(inp, params, [*system, user], names or None)
         kwargs: dict[str, Any] = {
             "model": self._model(params),
             "prompt": prompt,
@@ -361,6 +347,11 @@ class LlmActivities:
         params = parse_params(EmbedParams, inp.parameters)
         model = self._model(params)
         texts = params.texts()
+        if self._openai.applies(params):
+            vectors, used, tokens = await self._openai.embed(
+                params, model, texts, self._timeout(inp, params), _request_id(inp)
+            )
+            return self._embed_result(inp, vectors, used, tokens, None)
         try:
             with self._borrow(inp, params) as client:
                 async with heartbeating():
@@ -368,11 +359,15 @@ class LlmActivities:
         except Exception as exc:
             raise await self._translate(exc, model, str(params.model)) from exc
         embeddings = [list(map(float, e)) for e in answer.embeddings]
+        return self._embed_result(
+            inp, embeddings, answer.model or model, answer.prompt_eval_count or 0, answer.total_duration
+        )
+
+    def _embed_result(
+        self, inp: TaskInput, embeddings: list[list[float]], model: str, tokens: int, duration: int | None
+    ) -> dict[str, Any]:
         result = EmbedResult(
-            embeddings=embeddings,
-            model=answer.model or model,
-            prompt_tokens=answer.prompt_eval_count or 0,
-            total_duration=answer.total_duration,
+            embeddings=embeddings, model=model, prompt_tokens=tokens, total_duration=duration
         ).model_dump(exclude_none=True)
         # `${t.embedding}` is the first vector, convenient for a single input.
         result["embedding"] = embeddings[0] if embeddings else []

@@ -43,7 +43,7 @@ class BodySizeLimit:
             except ValueError:
                 too_large = False
             if too_large:
-                await self._refuse(send)
+                await self._refuse(send, scope.get("path", ""))
                 return
         if length is not None:
             await self.app(scope, receive, send)
@@ -59,7 +59,7 @@ class BodySizeLimit:
                 break
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                await self._refuse(send)
+                await self._refuse(send, scope.get("path", ""))
                 return
             if not message.get("more_body", False):
                 break
@@ -73,14 +73,16 @@ class BodySizeLimit:
 
         await self.app(scope, replaying_receive, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body: dict[str, Any] = {
-            "error": {
-                "type": "PayloadTooLargeError",
-                "message": f"request body larger than {self.max_bytes} bytes; send a file path instead of "
-                "the content, or split the request",
-            }
-        }
+    async def _refuse(self, send: Send, path: str) -> None:
+        message = (
+            f"request body larger than {self.max_bytes} bytes; send a file path instead of the content, "
+            "or split the request"
+        )
+        body: dict[str, Any] = {"error": {"type": "PayloadTooLargeError", "message": message}}
+        if path.startswith("/api/"):  # Ollama's shape (gleitzeit.api.compat)
+            body = {"error": message}
+        elif path.startswith("/v1/"):  # OpenAI clients read error.code too
+            body["error"]["code"] = "request_too_large"
         data = json.dumps(body).encode()
         await send(
             {

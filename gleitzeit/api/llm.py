@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from gleitzeit.api.deps import backend_of
-from gleitzeit.api.schemas import ChatRequest, ChatResponse, ModelsResponse
+from gleitzeit.api.schemas import ChatRequest, ChatResponse, ModelEntry, ModelsResponse
 from gleitzeit.client.specs import chat_messages_for
 from gleitzeit.client.wire import error_to_dict
 from gleitzeit.core.errors import GleitzeitError, ValidationError
@@ -71,14 +72,26 @@ async def chat_stream(body: ChatRequest, request: Request) -> StreamingResponse:
     return StreamingResponse(lines(), media_type="application/x-ndjson")
 
 
-@router.get("/models", response_model=ModelsResponse, summary="Models the LLM server has")
+@router.get(
+    "/models", response_model=ModelsResponse, summary="Models the LLM server has (OpenAI's list shape)"
+)
 async def models(request: Request, details: bool = False) -> ModelsResponse:
     backend = backend_of(request)
     if not details:
         return ModelsResponse(
-            models=await backend.list_models(), default_model=backend.settings.default_model
+            data=[ModelEntry(id=name) for name in await backend.list_models()],
+            default_model=backend.settings.default_model,
         )
     described = await backend.describe_models()
     return ModelsResponse(
-        models=[m.name for m in described], default_model=backend.settings.default_model, details=described
+        data=[ModelEntry(id=m.name, created=_unix(m.modified_at)) for m in described],
+        default_model=backend.settings.default_model,
+        details=described,
     )
+
+
+def _unix(stamp: str | None) -> int:
+    try:
+        return int(datetime.fromisoformat(stamp).timestamp()) if stamp else 0
+    except ValueError:
+        return 0

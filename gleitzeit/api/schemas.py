@@ -16,6 +16,7 @@ __all__ = [
     "ChatResponse",
     "ErrorBody",
     "ErrorDetail",
+    "ModelEntry",
     "ModelsResponse",
     "ResumeRequest",
     "ResumeResponse",
@@ -94,8 +95,21 @@ class ChatResponse(BaseModel):
     model: str
 
 
+class ModelEntry(BaseModel):
+    """One model in OpenAI's list shape."""
+
+    id: str
+    object: Literal["model"] = "model"
+    # Unix time of the model file when known (``?details=true``), else 0: /api/tags is asked only for names.
+    created: int = 0
+    owned_by: str = "gleitzeit"
+
+
 class ModelsResponse(BaseModel):
-    models: list[str]
+    """OpenAI's ``GET /v1/models`` shape (so OpenAI clients can list them), plus Gleitzeit's fields."""
+
+    object: Literal["list"] = "list"
+    data: list[ModelEntry]
     default_model: str
     # With ?details=true: each model's size and capabilities.
     details: list[ModelInfo] | None = None

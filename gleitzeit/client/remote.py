@@ -229,7 +229,8 @@ class RemoteBackend:
     async def _model_list(self) -> tuple[list[str], str]:
         if self._models is None:
             answer = await self.get_json("/v1/models")
-            self._models = (list(answer["models"]), str(answer["default_model"]))
+            # OpenAI's list shape: {"object": "list", "data": [{"id": ...}], "default_model": ...}
+            self._models = ([str(m["id"]) for m in answer["data"]], str(answer["default_model"]))
         return self._models
 
     async def resolve_model(self, model: str | None) -> str:

@@ -11,7 +11,13 @@ from typing import Any
 
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -113,9 +119,12 @@ async def start_pipeline(
     request_eager_start: bool = False,
     carried: dict[str, Any] | None = None,
     resumed_from: str | None = None,
+    attach_existing: bool = False,
 ) -> WorkflowHandle[Any, DagResult]:
     """Start ``spec`` with bound ``inputs``; ``carried`` and ``resumed_from`` make it a resumed run
-    (see gleitzeit.client.resume)."""
+    (see gleitzeit.client.resume). ``attach_existing``: when a run with ``workflow_id`` is running or
+    has completed, return its handle instead of starting another (an idempotency key); a failed,
+    cancelled or terminated one is started afresh."""
     wid = workflow_id or spec.id and f"{spec.id}-{uuid.uuid4().hex[:8]}" or new_workflow_id(spec.name)
     dag_input = DagInput(
         spec=spec,
@@ -153,8 +162,21 @@ async def start_pipeline(
             static_details=_static_details(spec, inputs, resumed_from),
             memo=memo or None,
             request_eager_start=request_eager_start,
+            # The SDK's defaults unless attaching: a closed id may be reused, a running one is an error.
+            id_conflict_policy=(
+                WorkflowIDConflictPolicy.USE_EXISTING
+                if attach_existing
+                else WorkflowIDConflictPolicy.UNSPECIFIED
+            ),
+            id_reuse_policy=(
+                WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
+                if attach_existing
+                else WorkflowIDReusePolicy.ALLOW_DUPLICATE
+            ),
         )
     except WorkflowAlreadyStartedError as exc:
+        if attach_existing:  # it completed: its answer is the answer
+            return client.get_workflow_handle(wid, result_type=DagResult)
         raise ValidationError(f"a workflow with id '{wid}' is already running; choose another id") from exc
     except RPCError as exc:
         if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):

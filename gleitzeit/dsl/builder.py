@@ -10,7 +10,6 @@ import pydantic
 
 from gleitzeit.config import MAX_PARALLEL_LIMIT, get_settings
 from gleitzeit.contracts.spec import TaskSpec, WorkflowSpec
-from gleitzeit.core.errors import ConfigurationError
 from gleitzeit.core.files import OutsideRoots, confine, control_character, file_roots_for
 from gleitzeit.core.units import DURATION_FORMS, parse_duration
 from gleitzeit.dsl.batch import parse_batch
@@ -21,7 +20,7 @@ from gleitzeit.dsl.params import MCP_SERVERS_KEY, file_parameters, mount_paramet
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean
 from gleitzeit.dsl.tasks import MAX_ID_LENGTH, RawTask, parse_task
-from gleitzeit.mcp_tools.servers import parse_servers
+from gleitzeit.dsl.toplevel import apply_provider, mcp_servers_block, providers_block
 
 __all__ = ["TOP_KEYS", "build_spec"]
 
@@ -46,37 +45,6 @@ TOP_KEYS = (
     "wait_for_completion",
 )
 _KEPT_IN_METADATA = ("providers", "wait_for_completion")
-
-
-def _mcp_servers(data: dict[str, Any], r: Reporter) -> list[dict[str, Any]]:
-    """The pipeline's ``mcp: {servers: [...]}`` entries, checked; they travel with its MCP tasks."""
-    raw = data.get("mcp")
-    if raw is None:
-        return []
-    try:
-        servers = parse_servers(raw, "mcp")
-    except ConfigurationError as exc:
-        r.add(
-            "invalid-value",
-            str(exc),
-            ("mcp",),
-            key="mcp",
-            hint="each server needs a name and, for stdio, a command (see README: MCP tool tasks)",
-        )
-        return []
-    # ``${VAR}`` in a server entry is an environment variable, expanded where the server starts:
-    # written as a literal (``$${``) so the workflow does not take it for a reference to a task.
-    return [_literal(s.model_dump(exclude_defaults=True)) for s in servers]
-
-
-def _literal(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("${", "$${")
-    if isinstance(value, list):
-        return [_literal(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _literal(v) for k, v in value.items()}
-    return value
 
 
 def _text(data: dict[str, Any], key: str, r: Reporter) -> str | None:
@@ -277,6 +245,8 @@ def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str
                 hint="remove 'tasks:' (or remove 'batch:'/'template:' to list the tasks yourself)",
             )
         batch, template = parse_batch(data, r, base_dir, protocol)
+        if template is not None and str(template.get("method", "")).startswith("llm/"):
+            apply_provider(template["parameters"], *providers_block(data, r))
         if template is not None:
             template["parameters"], _ = check_value_references(
                 template["parameters"], ("template",), r, "template", None, inputs, "a batch template"
@@ -297,7 +267,8 @@ def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str
             if t is not None:
                 raw_tasks.append(t)
         lookup = link_tasks(raw_tasks, inputs, r)
-        mcp_servers = _mcp_servers(data, r)
+        mcp_servers = mcp_servers_block(data, r)
+        provider, openai = providers_block(data, r)
         for t in raw_tasks:
             _check_files(t, r, base_dir)
             _check_mounts(t, r, base_dir)
@@ -305,6 +276,8 @@ def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str
                 t.parameters = normalise_parameters(t.method, t.parameters, t.label)
                 if mcp_servers and method_info(t.method).family == "mcp":
                     t.parameters[MCP_SERVERS_KEY] = mcp_servers
+                if method_info(t.method).family == "llm":
+                    apply_provider(t.parameters, provider, openai)
     outputs = data.get("outputs") or {}
     if not isinstance(outputs, dict):
         r.add(

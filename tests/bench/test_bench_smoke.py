@@ -22,6 +22,8 @@ TINY = Config(
     cap=5,
     original=False,  # needs its own venv from the package index: `python -m bench` covers it
     chat_calls=2,
+    compat_calls=2,
+    compat_concurrent=10,
     batch_items=20,
     batch_latency_ms=1,
     batch_concurrent=5,
@@ -45,7 +47,7 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
     assert (
         results["metrics_cost"]["on"]["per_step_ms"] > 0 and results["metrics_cost"]["off"]["per_step_ms"] > 0
     )
-    for part in ("chat", "batch", "repeat"):
+    for part in ("chat", "compat", "batch", "repeat"):
         assert "error" not in results[part], results[part]
     if results["batch"].get("available"):
         assert results["batch"]["completed"] == 20 and results["batch"]["failed"] == 0
@@ -62,6 +64,7 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
         "5. worker peak",
         "6. gleitzeit test",
         "7. repeated",
+        "8. /v1/chat/completions",
     ):
         assert row in table
 

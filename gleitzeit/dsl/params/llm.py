@@ -29,6 +29,7 @@ from gleitzeit.dsl.suggest import did_you_mean
 
 __all__ = [
     "OLLAMA_OPTION_KEYS",
+    "PROVIDERS",
     "ChatLikeParams",
     "ChatParams",
     "EmbedParams",
@@ -66,6 +67,9 @@ OLLAMA_OPTION_KEYS = (
 )
 
 ROLES = ("system", "user", "assistant", "tool")
+# Who answers an llm/* task: an Ollama-API server (OLLAMA_HOST) or any OpenAI-compatible one (vLLM,
+# llama.cpp's server, LM Studio ...) through the official ``openai`` package.
+PROVIDERS = ("ollama", "openai")
 MESSAGE_KEYS = ("role", "content", "images", "tool_calls", "name")
 
 Str = Annotated[str | None, Late]
@@ -109,6 +113,12 @@ class LlmParams(MethodParams):
     load_balancing_strategy: Str = expected("a string")
     instance_tags: StrList = expected("a list of strings")
     require_gpu: Bool = expected("true or false")
+    # The server: ``provider: openai`` with ``base_url`` (``http://host:8080/v1``) and the name of the
+    # worker's environment variable that holds its key (``api_key_env``; the key itself never travels
+    # through Temporal). Unset, the pipeline's ``providers:`` block and then the worker's settings decide.
+    provider: Annotated[Literal["ollama", "openai"] | None, Late] = expected("ollama or openai")
+    base_url: Str = expected("a URL like http://localhost:8080/v1")
+    api_key_env: Str = expected("the name of an environment variable, like OPENAI_API_KEY")
 
     @classmethod
     def requirements(cls, params: Mapping[str, Any]) -> list[ParamIssue]:
