@@ -5,9 +5,11 @@ failed the way the pipeline says) without one failed workflow task: no value tha
 can poison the run. The pipelines mix ordinary values with hostile ones (numbers past every range,
 infinities, durations of 1e30 s, sizes of 99999999999999g, control characters in ids, deep
 dependencies); the activities are doubles that succeed, on the time-skipping server, so timers cost
-nothing. (Scripted failures are left out: on the time-skipping test server a run whose task fails
-while a sibling activity is scheduled but not started can keep its next workflow task STARTED
-forever; the dev server completes the same run. Failure handling is tested in test_dag.py.) Bounded: 80 examples (~3 s).
+nothing. (Scripted failures are left out: when a task fails while a sibling's activity is
+scheduled, the sibling can complete during the workflow task that cancels it; the time-skipping test
+server refuses that completion (ACTIVITY_UNKNOWN) and keeps the workflow task STARTED forever, a
+test-server bug, see test_cancel_race.py; a real server completes the run. Failure handling is
+tested in test_dag.py.) Bounded: 80 examples (~3 s).
 """
 
 from __future__ import annotations
