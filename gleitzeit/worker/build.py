@@ -14,6 +14,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from gleitzeit.activities.llm import LlmActivities
 from gleitzeit.batch.workflow import BatchWorkflow
 from gleitzeit.config import Settings
+from gleitzeit.contracts.heartbeat import HEARTBEAT_THROTTLE
 from gleitzeit.core.version import __version__
 from gleitzeit.executors.leftovers import sweep_stale_workspaces
 from gleitzeit.worker.instrument import MetricsInterceptor
@@ -115,6 +116,7 @@ def build_worker(
         graceful_shutdown_timeout=timedelta(seconds=10),
         **{
             "workflow_runner": workflow_runner(settings),
+            "max_heartbeat_throttle_interval": timedelta(seconds=HEARTBEAT_THROTTLE),
             **({} if "deployment_config" in kwargs else {"build_id": BUILD_ID}),
             **kwargs,
         },
