@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 
 from gleitzeit.cli.app import app
 from gleitzeit.core.errors import GleitzeitError
@@ -55,6 +54,8 @@ def _report(exc: Exception) -> int:
             exc.show()
         return int(exc.exit_code)
     if os.environ.get("GLEITZEIT_DEBUG"):
+        import traceback
+
         traceback.print_exc()
     print(
         f"error: unexpected {name}: {exc}\n(set GLEITZEIT_DEBUG=1 for the traceback, and please report it)",

@@ -14,7 +14,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gleitzeit.core.errors import ConfigurationError
 from gleitzeit.core.units import parse_size
@@ -47,6 +47,10 @@ _JSON_FIELDS = frozenset({"file_roots"})
 class Limits(BaseModel):
     """What a pipeline may ask for and where its files may be (part of ``Settings``)."""
 
+    # Built when first validated: with no limit in the environment (the usual case) ``limits()`` gives
+    # the defaults without building a validator at all.
+    model_config = ConfigDict(defer_build=True)
+
     max_pipeline_bytes: int = Field(
         default=DEFAULT_MAX_PIPELINE_BYTES, ge=1, description="largest pipeline file or text read"
     )
@@ -73,6 +77,8 @@ def limits() -> Limits:
 
 @lru_cache(maxsize=8)
 def _limits(raw: tuple[str | None, ...]) -> Limits:
+    if not any(raw):
+        return Limits.model_construct()  # every field its default; nothing to validate
     values: dict[str, object] = {}
     for name, value in zip(Limits.model_fields, raw, strict=True):
         if value is None:
