@@ -10,6 +10,8 @@
 7. repeated `gleitzeit run` of a 3-task python pipeline: wall time minus the workflow's own duration;
 8. ``POST /v1/chat/completions`` on ``gleitzeit serve`` vs a direct call to the same double (p50/p95,
    the hand-written floor beside it), and 200 concurrent requests through it vs direct;
+9. CLI start: ``gleitzeit --help`` and ``gleitzeit validate`` of a 5-task file vs
+   ``python -c "import yaml, pydantic"`` (bench/cli_start.py);
 plus the embedded LLM server's tokens/s vs the same model in-process (bench/llm_server.py).
 
 Figures are measured on whatever else the machine is doing: compare ratios, not absolute times.
@@ -53,6 +55,7 @@ class Config:
     llm_server: bool = True
     quick_llm: bool = False
     pipeline_test_cases: int = 100
+    cli_start_rounds: int = 10  # 3 fresh interpreters a round, ~1-2 s a round
 
 
 FULL = Config()
@@ -64,6 +67,7 @@ QUICK = Config(
     compat_calls=30,
     batch_items=1000,
     quick_llm=True,
+    cli_start_rounds=5,
 )
 
 
@@ -97,6 +101,12 @@ def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load": _load()},
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
+    if cfg.cli_start_rounds:
+        from bench.cli_start import measure_cli_start
+
+        # First, before the dev server and workers load the machine: interpreters starting.
+        log("CLI start (9): gleitzeit --help and validate vs python -c 'import yaml, pydantic'")
+        results["cli_start"] = _guard("cli_start", log, lambda: measure_cli_start(cfg.cli_start_rounds, log))
     with bench_server() as server:
         log("engines (1, 2): Gleitzeit vs hand-written Temporal")
         results["engine"] = _guard(

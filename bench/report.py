@@ -233,10 +233,37 @@ def render(r: dict[str, Any]) -> str:
             na
             or f"{_num(repeat.get('overhead_p50_s'), '.2f')} / {_num(overhead, '.2f')} s ({repeat.get('runs')} runs "
             f"of a 3-task python pipeline; first activity {_num(repeat.get('pickup_p95_s'), '.2f')} s after the "
-            f"start at p95; {repeat.get('waited_grace')} waited the grace; floor: `import gleitzeit.cli` "
+            f"start at p95; {repeat.get('waited_grace')} waited the grace; floor: importing what `gleitzeit run` imports "
             f"{_num(floor, '.2f')} s)",
             "<= 1 s p95",
-            NA if na else _verdict(_within(overhead, 1.0), _within(floor, 1.0), "importing the CLI alone"),
+            NA
+            if na
+            else _verdict(
+                _within(overhead, 1.0), _within(floor, 1.0), "importing what `gleitzeit run` imports"
+            ),
+        )
+    )
+    start = r.get("cli_start") or {}
+    na = _unavailable(start)
+    help_ratio, validate_ratio = start.get("help_ratio"), start.get("validate_ratio")
+    target = start.get("target", 3.0)
+    targets.append(
+        (
+            '9. CLI start: `gleitzeit --help` / `gleitzeit validate` (5 tasks) vs `python -c "import yaml, '
+            'pydantic"`',
+            na
+            or f"{_num(help_ratio, '.2f')}x / {_num(validate_ratio, '.2f')}x ({_num(start.get('help_s'), '.2f')} / "
+            f"{_num(start.get('validate_s'), '.2f')} s vs {_num(start.get('yardstick_s'), '.2f')} s, median of "
+            f"{start.get('rounds')}; CPU time {_num(start.get('help_cpu_ratio'), '.2f')}x / "
+            f"{_num(start.get('validate_cpu_ratio'), '.2f')}x)",
+            f"<= {target:g}x",
+            NA
+            if na
+            else _verdict(
+                None
+                if help_ratio is None or validate_ratio is None
+                else max(help_ratio, validate_ratio) <= target
+            ),
         )
     )
     llm = r.get("llm_server") or {}

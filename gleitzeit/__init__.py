@@ -5,12 +5,15 @@
     async with GleitzeitClient() as client:
         print(await client.chat("What is Python?"))
 
-The client is imported lazily (on first access of ``GleitzeitClient``): workflow code imports
-``gleitzeit.*`` modules inside Temporal's sandbox, which must not pull in the whole client stack.
+The client and the data models are imported lazily (on first access of ``GleitzeitClient``,
+``WorkflowExecution``, ...): workflow code imports ``gleitzeit.*`` modules inside Temporal's sandbox,
+which must not pull in the whole client stack, and every ``gleitzeit`` command (``gleitzeit --help``,
+``gleitzeit validate``) imports this package first, so what it imports is paid on every start.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from gleitzeit.core.errors import (
@@ -38,19 +41,19 @@ from gleitzeit.core.errors import (
     WorkflowExecutionError,
     WorkflowNotFoundError,
 )
-from gleitzeit.core.models import (
-    LogEvent,
-    Task,
-    TaskResult,
-    TaskStatus,
-    WorkflowExecution,
-    WorkflowStatus,
-    WorkflowSummary,
-)
 from gleitzeit.core.version import __version__
 
 if TYPE_CHECKING:
     from gleitzeit.client import BatchResults, GleitzeitClient, WorkflowResults, WorkflowRun
+    from gleitzeit.core.models import (
+        LogEvent,
+        Task,
+        TaskResult,
+        TaskStatus,
+        WorkflowExecution,
+        WorkflowStatus,
+        WorkflowSummary,
+    )
 
 
 __all__ = [
@@ -91,14 +94,30 @@ __all__ = [
     "__version__",
 ]
 
-_LAZY = ("BatchResults", "GleitzeitClient", "WorkflowResults", "WorkflowRun")
+# Name -> the module that holds it, imported on first access.
+_LAZY = {
+    **dict.fromkeys(
+        ("BatchResults", "GleitzeitClient", "WorkflowResults", "WorkflowRun"), "gleitzeit.client"
+    ),
+    **dict.fromkeys(
+        (
+            "LogEvent",
+            "Task",
+            "TaskResult",
+            "TaskStatus",
+            "WorkflowExecution",
+            "WorkflowStatus",
+            "WorkflowSummary",
+        ),
+        "gleitzeit.core.models",
+    ),
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import gleitzeit.client as client
-
-        value = getattr(client, name)
+    home = _LAZY.get(name)
+    if home is not None:
+        value = getattr(importlib.import_module(home), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'gleitzeit' has no attribute {name!r}")

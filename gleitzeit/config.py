@@ -16,6 +16,12 @@ import platformdirs
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from gleitzeit.core.limits import (
+    DEFAULT_MAX_PIPELINE_BYTES,
+    ENV_PREFIX,
+    MAX_PARALLEL_LIMIT,
+    Limits,
+)
 from gleitzeit.core.units import parse_size
 
 __all__ = [
@@ -42,20 +48,10 @@ DEFAULT_UI_PORT = 8233
 DEFAULT_API_PORT = 8000
 # Well under Temporal's 2,000 pending activities per workflow (FACTS.md).
 DEFAULT_MAX_PARALLEL = 50
-MAX_PARALLEL_LIMIT = 1000
 DEFAULT_LLM_TIMEOUT = 300.0
 DEFAULT_SCRIPT_TIMEOUT = 60.0
 # Temporal errors out at 2 MiB per payload; refuse results well before that.
 DEFAULT_MAX_RESULT_BYTES = 1_500_000
-# A pipeline file or text read by the CLI, the client or the worker: generous for YAML written by
-# hand, small enough that parsing it (pure-Python PyYAML, ~1 s per MB here) cannot hold a process.
-# The REST API reads at most gleitzeit.api.limits.MAX_PIPELINE_BYTES of it (under its body limit).
-DEFAULT_MAX_PIPELINE_BYTES = 4 * 1024 * 1024
-# The most a python task may ask for (``memory``, ``cpus``): beyond any machine's size, before the
-# numbers overflow Docker's int64 and the cgroup; validation stops them instead of a failing run.
-# Lower them to what the workers have.
-DEFAULT_MAX_SCRIPT_MEMORY = 16 * 1024**4
-DEFAULT_MAX_SCRIPT_CPUS = 1024.0
 DEFAULT_SANDBOX_IMAGE = "gleitzeit-sandbox:latest"
 # POST /v1/files: documents and images of everyday size pass, a runaway upload does not fill the disk.
 DEFAULT_UPLOAD_MAX_FILE_BYTES = 100 * 1024**2
@@ -67,10 +63,15 @@ ExecutorKind = Literal["auto", "docker", "local"]
 WorkerMode = Literal["auto", "always", "never"]
 
 
-class Settings(BaseSettings):
-    """Runtime configuration. Construct directly to override, or rely on the environment."""
+class Settings(BaseSettings, Limits):
+    """Runtime configuration. Construct directly to override, or rely on the environment.
 
-    model_config = SettingsConfigDict(env_prefix="GLEITZEIT_", extra="ignore", populate_by_name=True)
+    The limits a pipeline is checked against (``max_pipeline_bytes``, ``max_script_memory``,
+    ``max_script_cpus``, ``file_roots``) come from ``gleitzeit.core.limits.Limits``: the dsl reads them
+    with ``limits()``, without this class (see there why).
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", populate_by_name=True)
 
     # Temporal
     temporal_address: str = DEFAULT_TEMPORAL_ADDRESS
@@ -131,15 +132,6 @@ class Settings(BaseSettings):
     # Engine limits
     max_parallel: int = Field(default=DEFAULT_MAX_PARALLEL, ge=1, le=MAX_PARALLEL_LIMIT)
     max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES
-    max_pipeline_bytes: int = Field(
-        default=DEFAULT_MAX_PIPELINE_BYTES, ge=1, description="largest pipeline file or text read"
-    )
-    max_script_memory: int = Field(
-        default=DEFAULT_MAX_SCRIPT_MEMORY, ge=1, description="largest `memory` a python task may ask for"
-    )
-    max_script_cpus: float = Field(
-        default=DEFAULT_MAX_SCRIPT_CPUS, gt=0, description="largest `cpus` a python task may ask for"
-    )
     workflow_sandbox: bool = Field(
         default=False,
         description="run workflow code in Temporal's sandbox (determinism checks; ~5 ms more per run)",
@@ -166,7 +158,6 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = DEFAULT_API_PORT
     api_token: str | None = None
-    file_roots: list[Path] = Field(default_factory=list)
     upload_max_file_bytes: int = Field(
         default=DEFAULT_UPLOAD_MAX_FILE_BYTES,
         gt=0,
@@ -190,12 +181,6 @@ class Settings(BaseSettings):
     # here (GLEITZEIT_MCP_SERVERS), and the ``mcp.servers`` of the original's config file.
     mcp_servers: list[dict[str, Any]] = Field(default_factory=list)
     mcp_config_file: Path = Field(default_factory=lambda: Path.home() / ".gleitzeit" / "config.yaml")
-
-    @field_validator("max_script_memory", mode="before")
-    @classmethod
-    def _memory_size(cls, value: object) -> object:
-        # GLEITZEIT_MAX_SCRIPT_MEMORY=16g reads like a task's `memory`.
-        return parse_size(value) if isinstance(value, str) else value
 
     @field_validator("ollama_host")
     @classmethod

@@ -8,15 +8,10 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from gleitzeit.cli.app import app
-from gleitzeit.client.client import DEFAULT_BATCH_PROMPT
 from gleitzeit.client.commands import EXIT_FAILED, EXIT_OK, MODE_OPTION, make_client, run_command
-from gleitzeit.client.handles import Progress as RunProgress
-from gleitzeit.client.specs import DEFAULT_CHAT_MODEL
-from gleitzeit.contracts.batch import BatchProgress
+from gleitzeit.client.defaults import DEFAULT_BATCH_PROMPT, DEFAULT_CHAT_MODEL
 
 __all__ = ["batch"]
 
@@ -34,6 +29,11 @@ def batch(
     as_json: bool = typer.Option(False, "--json", help="print {file: result} as JSON"),
 ) -> None:
     """Run a prompt over every matching file, durably."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from gleitzeit.client.handles import Progress as RunProgress
+    from gleitzeit.contracts.batch import BatchProgress
 
     async def body() -> int:
         err = Console(stderr=True, soft_wrap=True)

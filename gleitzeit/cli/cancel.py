@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
 from gleitzeit.cli.app import app
 from gleitzeit.client.commands import EXIT_OK, MODE_OPTION, make_client, run_command
@@ -17,6 +16,7 @@ def cancel(
     mode: str = MODE_OPTION,
 ) -> None:
     """Cancel a run."""
+    from rich.console import Console
 
     async def body() -> int:
         async with make_client(mode, start_services=False) as client:

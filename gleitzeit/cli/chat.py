@@ -8,7 +8,7 @@ import typer
 
 from gleitzeit.cli.app import app
 from gleitzeit.client.commands import EXIT_OK, MODE_OPTION, make_client, run_command
-from gleitzeit.client.specs import DEFAULT_CHAT_MODEL
+from gleitzeit.client.defaults import DEFAULT_CHAT_MODEL
 
 __all__ = ["chat"]
 

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 
 import typer
-from rich.console import Console
 
 from gleitzeit.cli.app import app
-from gleitzeit.config import get_settings
-from gleitzeit.services.runtime import LocalRuntime
-from gleitzeit.services.temporal_dev import stop_dev_server
 
 __all__ = ["dev"]
 
 
 async def _dev(llm: bool) -> None:
+    import asyncio
+
+    from rich.console import Console
+
+    from gleitzeit.config import get_settings
+    from gleitzeit.services.runtime import LocalRuntime
+    from gleitzeit.services.temporal_dev import stop_dev_server
+
     settings = get_settings()
     console = Console(stderr=True)
     stop = asyncio.Event()
@@ -45,8 +48,15 @@ def dev(
     stop: bool = typer.Option(False, "--stop", help="stop a dev server that `gleitzeit run` left running"),
 ) -> None:
     """Run the local stack: Temporal dev server with web UI, LLM server, and a worker."""
+    from rich.console import Console
+
+    from gleitzeit.config import get_settings
+    from gleitzeit.services.temporal_dev import stop_dev_server
+
     if stop:
         stopped = stop_dev_server(get_settings())
         Console(stderr=True).print("dev server stopped" if stopped else "no dev server of ours is running")
         return
+    import asyncio
+
     asyncio.run(_dev(llm))

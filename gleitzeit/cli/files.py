@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from gleitzeit.cli.app import app
 from gleitzeit.client.commands import EXIT_OK, MODE_OPTION, make_client, run_command
@@ -50,6 +49,7 @@ def list_files(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List the files a run wrote to its outputs directories."""
+    from rich.console import Console
 
     async def body() -> int:
         async with make_client(mode, start_services=False) as client:
@@ -79,6 +79,7 @@ def get(
     mode: str = MODE_OPTION,
 ) -> None:
     """Download one file a run wrote."""
+    from rich.console import Console
 
     async def body() -> int:
         async with make_client(mode, start_services=False) as client:

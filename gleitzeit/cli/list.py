@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from gleitzeit.cli.app import app
 from gleitzeit.client.commands import EXIT_OK, MODE_OPTION, make_client, run_command
@@ -34,6 +32,8 @@ def list_runs(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """List recent workflow runs."""
+    from rich.console import Console
+    from rich.table import Table
 
     async def body() -> int:
         query = None

@@ -7,12 +7,10 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from gleitzeit.cli.app import llm_app
 from gleitzeit.client.commands import EXIT_OK, MODE_OPTION, make_client, run_command
-from gleitzeit.llm_server.serving import DEFAULT_HOST, DEFAULT_PORT, ServeOptions
+from gleitzeit.llm_server.options import DEFAULT_HOST, DEFAULT_PORT, ServeOptions
 
 __all__ = ["models", "serve"]
 
@@ -56,6 +54,9 @@ def models(
     mode: str = MODE_OPTION,
 ) -> None:
     """List the models of the LLM server at OLLAMA_HOST, with sizes and capabilities."""
+
+    from rich.console import Console
+    from rich.table import Table
 
     async def body() -> int:
         async with make_client(mode, start_services=False) as client:

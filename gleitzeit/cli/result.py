@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
 
 from gleitzeit.cli.app import app
 from gleitzeit.client.commands import EXIT_FAILED, EXIT_OK, MODE_OPTION, make_client, run_command
 from gleitzeit.core.errors import ExecutionError, TimeoutError
-from gleitzeit.core.models import TaskStatus
 
 __all__ = ["result"]
 
@@ -30,6 +28,10 @@ def result(
     as_json: bool = typer.Option(False, "--json", help="print the WorkflowExecution as JSON"),
 ) -> None:
     """Print the result of a run (waiting for it unless --no-wait)."""
+
+    from rich.console import Console
+
+    from gleitzeit.core.models import TaskStatus
 
     async def body() -> int:
         err = Console(stderr=True, soft_wrap=True)

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
 from gleitzeit.cli.app import app
-from gleitzeit.cli.progress import print_changes
 from gleitzeit.cli.run import parse_inputs
 from gleitzeit.client.commands import EXIT_FAILED, EXIT_INVALID, EXIT_OK, MODE_OPTION, make_client
 from gleitzeit.core.errors import (
@@ -27,7 +25,11 @@ from gleitzeit.core.errors import (
     TimeoutError,
     ValidationError,
 )
-from gleitzeit.core.models import ResumePlan, WorkflowExecution
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from gleitzeit.core.models import ResumePlan, WorkflowExecution
 
 __all__ = ["execution_report", "print_plan", "resume"]
 
@@ -91,6 +93,10 @@ async def _resume(
     dry_run: bool,
     mode: str,
 ) -> int:
+    from rich.console import Console
+
+    from gleitzeit.cli.progress import print_changes
+
     out = Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
     if pipeline is not None and not pipeline.exists():

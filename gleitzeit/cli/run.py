@@ -5,24 +5,16 @@ Exit codes: 0 success, 1 a task (or the run) failed, 2 the file or its inputs ar
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from temporalio.client import WorkflowHandle
 
 from gleitzeit.cli.app import app
-from gleitzeit.cli.progress import announce_start, watch_progress, watching
-from gleitzeit.client.starter import start_pipeline, wait_result, web_url
-from gleitzeit.config import Settings, get_settings
-from gleitzeit.contracts.dag import DagResult
-from gleitzeit.contracts.spec import WorkflowSpec
 from gleitzeit.core.errors import (
     ExecutionError,
     GleitzeitError,
@@ -30,8 +22,17 @@ from gleitzeit.core.errors import (
     TimeoutError,
     ValidationError,
 )
-from gleitzeit.services.runtime import LocalRuntime, WorkerMode
-from gleitzeit.workflows.dag import DagWorkflow
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    # Imported where used: `gleitzeit --help` and the other commands must not pay for Temporal's client.
+    from temporalio.client import WorkflowHandle
+
+    from gleitzeit.config import Settings
+    from gleitzeit.contracts.dag import DagResult
+    from gleitzeit.contracts.spec import WorkflowSpec
+    from gleitzeit.services.runtime import WorkerMode
 
 __all__ = ["failure_report", "load_for_run", "parse_inputs", "run"]
 
@@ -89,6 +90,10 @@ async def failure_report(
 ) -> dict[str, Any]:
     """A failed run as ``--json`` prints it: a successful run's shape (results of the tasks that
     finished, every task's state) plus the error fields (error, error_type, task_id, attempts)."""
+    import asyncio
+
+    from gleitzeit.workflows.dag import DagWorkflow
+
     tasks = list(getattr(exc, "tasks", None) or [])
     if not tasks:
         # Cancelled or terminated runs carry no details: ask the workflow, briefly (a closed run
@@ -139,6 +144,13 @@ async def _run(
     worker: WorkerMode | None,
     workflow_id: str | None,
 ) -> int:
+    from rich.console import Console
+
+    from gleitzeit.cli.progress import announce_start, watch_progress, watching
+    from gleitzeit.client.starter import start_pipeline, wait_result, web_url
+    from gleitzeit.config import get_settings
+    from gleitzeit.services.runtime import LocalRuntime
+
     settings = get_settings()
     worker = worker or settings.worker
     # The SDK logs every failed activity attempt with its traceback; the run's own report says it all.
@@ -223,6 +235,8 @@ def run(
         raise typer.BadParameter("--worker must be auto, always or never")
     try:
         inputs = parse_inputs(input)
+        import asyncio
+
         rc = asyncio.run(_run(file, inputs, as_json, wait, worker, workflow_id))  # type: ignore[arg-type]
     except ValidationError as exc:
         print(f"error: {exc}", file=sys.stderr)

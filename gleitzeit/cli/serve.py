@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
 from gleitzeit.cli.app import app
-from gleitzeit.config import get_settings
 
 __all__ = ["serve"]
 
@@ -26,7 +24,10 @@ def serve(
     ),
 ) -> None:
     """Serve the REST API until interrupted. Set GLEITZEIT_API_TOKEN to require a bearer token."""
+    from rich.console import Console
+
     from gleitzeit.api.serving import serve as run_server
+    from gleitzeit.config import get_settings
 
     settings = get_settings()
     if worker is not None:

@@ -7,13 +7,15 @@ Exit 1 without Temporal, or when a worker asked about with ``--worker-health`` (
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
 from gleitzeit.cli.app import app
 from gleitzeit.client.commands import EXIT_FAILED, EXIT_OK, MODE_OPTION, make_client, run_command
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["status"]
 
@@ -52,6 +54,7 @@ def status(
     ),
 ) -> None:
     """Show whether Temporal, workers, the LLM server and Docker are available."""
+    from rich.console import Console
 
     async def body() -> int:
         async with make_client(mode, start_services=False) as client:

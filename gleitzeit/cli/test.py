@@ -9,25 +9,25 @@ problem located, as `gleitzeit validate` prints them) or no test file found.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from gleitzeit.cli.app import app
 from gleitzeit.cli.validate import format_problem
-from gleitzeit.config import get_settings
 from gleitzeit.core.errors import GleitzeitError
-from gleitzeit.testing.report import case_line, dumps, duration_text, summary_line, to_json, write_junit
-from gleitzeit.testing.runner import CaseOutcome, discover, load_files, run_cases
-from gleitzeit.testing.session import TestSession
-from gleitzeit.testing.testfile import TestFile
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    # Imported where used: the other commands and `gleitzeit --help` do not pay for the test runner.
+    from gleitzeit.testing.runner import CaseOutcome
+    from gleitzeit.testing.testfile import TestFile
 
 __all__ = ["test"]
 
@@ -37,6 +37,13 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 async def _run(
     files: list[TestFile], as_json: bool, junit: Path | None, console: Console, colour: bool
 ) -> int:
+    from rich.markup import escape
+
+    from gleitzeit.config import get_settings
+    from gleitzeit.testing.report import case_line, dumps, summary_line, to_json, write_junit
+    from gleitzeit.testing.runner import run_cases
+    from gleitzeit.testing.session import TestSession
+
     began = time.perf_counter()
 
     def show(outcome: CaseOutcome) -> None:
@@ -65,7 +72,9 @@ async def _run(
 
 
 async def _record(files: list[TestFile]) -> int:
+    from gleitzeit.config import get_settings
     from gleitzeit.testing.record import record_files
+    from gleitzeit.testing.report import duration_text
 
     def show(file: str, case: str, run: object) -> None:
         status = getattr(run, "status", "?")
@@ -89,6 +98,10 @@ def test(
     ),
 ) -> None:
     """Test pipelines: scripted LLM answers, injected failures, hours of retries in milliseconds."""
+    from rich.console import Console
+
+    from gleitzeit.testing.runner import discover, load_files
+
     found, missing = discover(paths or [Path(".")])
     for path in missing:
         typer.echo(f"error: {path} does not exist", err=True)
@@ -114,6 +127,8 @@ def test(
     # The SDK logs every failed activity attempt; the report says what matters.
     logging.getLogger("temporalio").setLevel(logging.CRITICAL)
     try:
+        import asyncio
+
         rc = asyncio.run(_record(files) if record else _run(files, as_json, junit, console, colour))
     except GleitzeitError as exc:
         typer.echo(f"error: {exc}", err=True)

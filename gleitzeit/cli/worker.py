@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import signal
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from temporalio.worker import Worker
 
 from gleitzeit.cli.app import app
-from gleitzeit.config import get_settings
 from gleitzeit.core.errors import ConfigurationError, GleitzeitError
-from gleitzeit.executors.forkserver import shutdown_fork_servers
-from gleitzeit.services.connection import connect
-from gleitzeit.worker.build import build_worker
+
+if TYPE_CHECKING:
+    from temporalio.worker import Worker
 
 __all__ = ["worker"]
 
@@ -23,6 +20,15 @@ __all__ = ["worker"]
 async def serve_worker(
     task_queue: str | None, max_concurrent_activities: int, metrics_port: int | None = None
 ) -> None:
+    import asyncio
+
+    from rich.console import Console
+
+    from gleitzeit.config import get_settings
+    from gleitzeit.executors.forkserver import shutdown_fork_servers
+    from gleitzeit.services.connection import connect
+    from gleitzeit.worker.build import build_worker
+
     settings = get_settings()
     if task_queue:
         settings = settings.model_copy(update={"task_queue": task_queue})
@@ -126,7 +132,11 @@ def worker(
 ) -> None:
     """Run a worker that executes pipelines from the task queue."""
     try:
+        import asyncio
+
         asyncio.run(serve_worker(task_queue, max_concurrent_activities, metrics_port))
     except GleitzeitError as exc:
+        from rich.console import Console
+
         Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2 if isinstance(exc, ConfigurationError) else 1) from None

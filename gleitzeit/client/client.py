@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from gleitzeit.client.batch_results import BatchResults
+from gleitzeit.client.defaults import DEFAULT_BATCH_PROMPT
 from gleitzeit.client.handles import ProgressCallback, WorkflowRun
 from gleitzeit.client.models import ModelInfo
 from gleitzeit.client.native import NativeBackend
@@ -56,7 +57,6 @@ __all__ = ["DEFAULT_BATCH_PROMPT", "GleitzeitClient", "Mode"]
 log = logging.getLogger(__name__)
 
 Mode = Literal["auto", "api", "native"]
-DEFAULT_BATCH_PROMPT = "Summarize this document"
 WATCH_INTERVAL = 0.5
 _LOCAL = ("localhost", "127.0.0.1", "::1", "0.0.0.0", "[::1]")
 # native_config keys of the seed that map onto Settings.

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from gleitzeit.client.defaults import DEFAULT_CHAT_MODEL
 from gleitzeit.contracts.spec import TaskSpec, WorkflowSpec
 from gleitzeit.core.errors import Problem, ValidationError
 from gleitzeit.core.models import Task
@@ -32,9 +33,6 @@ __all__ = [
     "task_spec",
 ]
 
-# The seed's default model name. When the LLM server lacks it, the client uses settings.default_model
-# instead (the embedded server serves smollm2:135m); an explicitly named other model is never replaced.
-DEFAULT_CHAT_MODEL = "llama3.2"
 CHAT_TASK_ID = "chat"
 SCRIPT_TASK_ID = "script"
 # execute_python_script's outputs_dir: a directory, None for the script's own, False for none.

@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from gleitzeit.config import MAX_PARALLEL_LIMIT
 from gleitzeit.contracts.spec import RetrySpec
+from gleitzeit.core.limits import MAX_PARALLEL_LIMIT
 from gleitzeit.core.units import MAX_DURATION_SECONDS
 
 __all__ = [

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from gleitzeit.config import MAX_PARALLEL_LIMIT
 from gleitzeit.contracts.spec import WorkflowSpec
+from gleitzeit.core.limits import MAX_PARALLEL_LIMIT
 
 __all__ = ["DagInput", "DagResult", "TaskProgress", "TaskState", "WorkflowProgress"]
 

@@ -35,7 +35,8 @@ class McpServerConfig(BaseModel):
 
     # The original's other keys (max_retries, health_check_interval, advertise_tools...) are accepted
     # and ignored: Temporal retries the calls and a server lives for one call here.
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # defer_build: built when a pipeline first names a server, not by every `gleitzeit validate`.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     name: str
     connection_type: Literal["stdio", "http", "websocket"] = "stdio"

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gleitzeit.config import MAX_PARALLEL_LIMIT
+from gleitzeit.core.limits import MAX_PARALLEL_LIMIT
 from gleitzeit.core.units import MAX_DURATION_SECONDS
 
 __all__ = [

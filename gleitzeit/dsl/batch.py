@@ -26,10 +26,10 @@ import re
 from pathlib import Path as FsPath
 from typing import Any
 
-from gleitzeit.config import MAX_PARALLEL_LIMIT
 from gleitzeit.contracts.spec import BatchSpec, TaskSpec, WorkflowSpec
 from gleitzeit.core.errors import Problem, ValidationError
 from gleitzeit.core.files import find_directory
+from gleitzeit.core.limits import MAX_PARALLEL_LIMIT
 from gleitzeit.dsl.params import check_parameters, normalise_parameters
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean

@@ -8,9 +8,9 @@ from typing import Any
 
 import pydantic
 
-from gleitzeit.config import MAX_PARALLEL_LIMIT, get_settings
 from gleitzeit.contracts.spec import TaskSpec, WorkflowSpec
 from gleitzeit.core.files import OutsideRoots, confine, control_character, file_roots_for
+from gleitzeit.core.limits import MAX_PARALLEL_LIMIT, limits
 from gleitzeit.core.units import DURATION_FORMS, parse_duration
 from gleitzeit.dsl.batch import parse_batch
 from gleitzeit.dsl.inputs import parse_inputs
@@ -149,7 +149,7 @@ def _check_mounts(task: RawTask, r: Reporter, base_dir: str) -> None:
     declared = mount_parameters(task.method, task.parameters)
     if not declared:
         return
-    roots = file_roots_for(get_settings().file_roots, base_dir)
+    roots = file_roots_for(limits().file_roots, base_dir)
     for sub, name, mode in declared:
         where = (*task.path, task.params_key, *sub)
         key = key_of(("parameters", *sub))

@@ -24,9 +24,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
-from gleitzeit.config import get_settings
 from gleitzeit.contracts.spec import WorkflowSpec
 from gleitzeit.core.errors import PayloadTooLargeError, Problem, ValidationError
+from gleitzeit.core.limits import limits
 from gleitzeit.dsl.bounds import check_document
 from gleitzeit.dsl.builder import build_spec
 from gleitzeit.dsl.positions import parse_yaml
@@ -71,7 +71,7 @@ def _syntax_hint(text: str, line: int | None) -> str:
 
 
 def _max_bytes(max_bytes: int | None) -> int:
-    return get_settings().max_pipeline_bytes if max_bytes is None else max_bytes
+    return limits().max_pipeline_bytes if max_bytes is None else max_bytes
 
 
 def _too_large(size: str, limit: int, file: str | None, line: int | None) -> Problem:

@@ -28,14 +28,12 @@ import httpx
 
 from gleitzeit.llm_server.minilm import ensure_minilm_gguf
 from gleitzeit.llm_server.models import CHAT_MODEL, EMBED_MODEL, ServedModel, find_smollm2_gguf
+from gleitzeit.llm_server.options import DEFAULT_CTX_PER_SLOT, DEFAULT_PARALLEL, DEFAULT_THREADS
 
 __all__ = ["BackendConfig", "BackendError", "LlamaBackend", "LoadedModel"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THREADS = 2
-DEFAULT_PARALLEL = 4
-DEFAULT_CTX_PER_SLOT = 2048
 EMBED_PARALLEL = 2
 EMBED_CTX_PER_SLOT = 512  # all-MiniLM's position table
 # Worker threads only wait on llama.cpp; many of them cost little and let requests queue in llama.cpp.

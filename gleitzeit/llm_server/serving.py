@@ -5,39 +5,11 @@ from __future__ import annotations
 import logging
 import socket
 import sys
-from dataclasses import dataclass, field
-from pathlib import Path
 
-from gleitzeit.config import get_settings
 from gleitzeit.core.errors import ConfigurationError
-from gleitzeit.llm_server.backend import (
-    DEFAULT_CTX_PER_SLOT,
-    DEFAULT_PARALLEL,
-    DEFAULT_THREADS,
-    BackendConfig,
-    BackendError,
-    LlamaBackend,
-)
+from gleitzeit.llm_server.options import DEFAULT_HOST, DEFAULT_PORT, ServeOptions
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "ServeOptions", "llm_backend_available", "run_server"]
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 11434  # Ollama's port, so OLLAMA_HOST's default finds us
-
-
-@dataclass
-class ServeOptions:
-    """Everything ``run_server`` needs; the defaults suit a 2-core machine."""
-
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
-    parallel: int = DEFAULT_PARALLEL
-    ctx_size: int = DEFAULT_CTX_PER_SLOT
-    threads: int = DEFAULT_THREADS
-    request_log: Path | None = None
-    access_log: bool = False
-    verbosity: int = 1
-    cache_dir: Path = field(default_factory=lambda: get_settings().data_dir / "models")
 
 
 def llm_backend_available() -> tuple[bool, str]:
@@ -71,6 +43,7 @@ def run_server(options: ServeOptions) -> None:
     import uvicorn
 
     from gleitzeit.llm_server.app import create_app
+    from gleitzeit.llm_server.backend import BackendConfig, BackendError, LlamaBackend
     from gleitzeit.llm_server.request_log import RequestLog
 
     if options.parallel < 1 or options.ctx_size < 256 or options.threads < 1:

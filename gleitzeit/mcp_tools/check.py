@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from gleitzeit.config import Settings
 from gleitzeit.contracts.spec import WorkflowSpec
 from gleitzeit.core.errors import McpServerError, Problem
 from gleitzeit.dsl.methods import mcp_tool_name
 from gleitzeit.dsl.params.mcp import MCP_SERVERS_KEY
 from gleitzeit.dsl.references import resolve
 from gleitzeit.dsl.suggest import did_you_mean
-from gleitzeit.mcp_tools.client import list_tools
 from gleitzeit.mcp_tools.servers import candidates_for, configured_servers, parse_servers
+
+if TYPE_CHECKING:
+    from gleitzeit.config import Settings
 
 __all__ = ["DEFAULT_CHECK_TIMEOUT", "ToolCheck", "check_tools"]
 
@@ -41,6 +43,9 @@ async def check_tools(
     tasks = [t for t in spec.tasks if mcp_tool_name(t.method)]
     if not tasks:
         return out
+    # Imported here: the MCP SDK (and what it imports) is a large part of a short command's start.
+    from gleitzeit.mcp_tools.client import list_tools
+
     # As written in the spec, ${VAR} is escaped ($${VAR}); resolving with no results unescapes it.
     pipeline = parse_servers(resolve(tasks[0].parameters.get(MCP_SERVERS_KEY) or [], {}, {}), "mcp")
     servers = configured_servers(settings, pipeline)

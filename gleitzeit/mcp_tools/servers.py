@@ -10,14 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 import yaml
 
-from gleitzeit.config import Settings
 from gleitzeit.contracts.mcp import McpServerConfig
 from gleitzeit.core.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from gleitzeit.config import Settings
 
 __all__ = ["candidates_for", "configured_servers", "parse_servers", "servers_from_file"]
 

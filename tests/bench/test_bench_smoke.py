@@ -30,6 +30,7 @@ TINY = Config(
     repeat_runs=2,
     llm_server=False,
     pipeline_test_cases=3,
+    cli_start_rounds=1,
 )
 
 
@@ -47,7 +48,7 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
     assert (
         results["metrics_cost"]["on"]["per_step_ms"] > 0 and results["metrics_cost"]["off"]["per_step_ms"] > 0
     )
-    for part in ("chat", "compat", "batch", "repeat"):
+    for part in ("chat", "compat", "batch", "repeat", "cli_start"):
         assert "error" not in results[part], results[part]
     if results["batch"].get("available"):
         assert results["batch"]["completed"] == 20 and results["batch"]["failed"] == 0
@@ -65,6 +66,7 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
         "6. gleitzeit test",
         "7. repeated",
         "8. /v1/chat/completions",
+        "9. CLI start",
     ):
         assert row in table
 

@@ -139,7 +139,9 @@ def type_name(v: Any) -> str:
 class MethodParams(BaseModel):
     """Base of the parameter models: unknown keys refused, no silent coercion (``"5"`` is not 5)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # defer_build: a model's validator is built when a task of its method is first checked, not at
+    # import; `gleitzeit validate` of a pipeline builds the few its tasks use (issue 24).
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     method: ClassVar[str] = ""
 

@@ -93,7 +93,7 @@ def _content(v: Any, handler: Any, info: ValidationInfo) -> Any:
 class Message(BaseModel):
     """One chat message as Ollama takes it."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     role: Annotated[Literal["system", "user", "assistant", "tool"], Late]
     content: Annotated[str | None, WrapValidator(_content), Late]

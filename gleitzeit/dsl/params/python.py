@@ -28,8 +28,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from gleitzeit.config import get_settings
 from gleitzeit.core.files import control_character
+from gleitzeit.core.limits import limits
 from gleitzeit.dsl.params.base import (
     Late,
     MethodParams,
@@ -65,7 +65,7 @@ def _memory(v: Any) -> int | None:
         raise PydanticCustomError(
             "size", "{error}", {"error": f"{v!r} is below the 6m minimum a container needs"}
         )
-    most = get_settings().max_script_memory
+    most = limits().max_script_memory
     if size > most:
         raise PydanticCustomError(
             "size",
@@ -76,7 +76,7 @@ def _memory(v: Any) -> int | None:
 
 
 def _cpus(v: float | None) -> float | None:
-    most = get_settings().max_script_cpus
+    most = limits().max_script_cpus
     if v is not None and v > most:
         raise PydanticCustomError(
             "cpus",
@@ -152,7 +152,7 @@ def _mount(v: Any) -> Any:
 class MountParam(BaseModel):
     """One host path the script sees at the same absolute path: read-only (``ro``) or read-write (``rw``)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     path: Annotated[str, AfterValidator(_path), Late]
     mode: Literal["ro", "rw"] = "ro"
