@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from gleitzeit.cli.app import app
 from gleitzeit.client.commands import EXIT_FAILED, EXIT_OK, MODE_OPTION, make_client, run_command
@@ -46,7 +47,9 @@ def _host_line(console: Console, host: dict[str, Any]) -> None:
     load = f"{host.get('active', 0)}/{host.get('max_concurrent')} busy, {host.get('served', 0)} served"
     tags = f" [{', '.join(host['tags'])}]" if host.get("tags") else ""
     detail = ", ".join(host.get("models") or []) or "no models" if host.get("healthy") else host.get("error")
-    console.print(f"  {mark} {host.get('id')} {host.get('url')}{tags}: {load}; {detail}", highlight=False)
+    url = str(host.get("url"))
+    name = url if url.split("://", 1)[-1] == host.get("id") else f"{host.get('id')} ({url})"
+    console.print(f"  {mark} {escape(f'{name}{tags}: {load}; {detail}')}", highlight=False)
 
 
 @app.command()
