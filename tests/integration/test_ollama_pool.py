@@ -103,7 +103,7 @@ async def test_a_fan_out_uses_both_hosts_and_keeps_each_under_its_cap(stack: Poo
     for double in (a, b):
         double.reset()
         double.peak_in_flight = 0
-        double.latency(150)
+        double.latency(400)  # long enough that every slot fills, even on a loaded machine
     pool = {
         "instances": [
             _instance("alpha", a, 3, tags=["cpu"]),
@@ -149,7 +149,7 @@ async def test_a_host_killed_mid_run_loses_nothing(stack: PoolStack) -> None:
     """The worker's OLLAMA_HOSTS (c, d): d dies with calls in flight; their attempts fail, Temporal's
     next attempts go to c, and every task completes. Then status shows d down and c healthy."""
     c, d = stack.c, stack.d
-    c.latency(300), d.latency(300)
+    c.latency(500), d.latency(500)
     path = _pipeline(stack.tmp, "failover", [_chat(i) for i in range(12)])
     running = asyncio.ensure_future(stack.client.run_workflow(path, timeout=150))
     await until(lambda: d.in_flight >= 2, "calls in flight on the host about to die", timeout=60)
