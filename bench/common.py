@@ -96,9 +96,11 @@ def bench_server(**overrides: Any) -> Iterator[BenchServer]:
 
 
 @contextlib.contextmanager
-def ollama_double(latency_ms: float) -> Iterator[str]:
-    """An OllamaDouble subprocess with a fixed latency; yields its URL."""
+def ollama_double(latency_ms: float, max_parallel: int | None = None) -> Iterator[str]:
+    """An OllamaDouble subprocess with a fixed latency (answering ``max_parallel`` at once, queueing
+    the rest, as Ollama does; None: no limit); yields its URL."""
     port = free_port()
+    parallel = ["--max-parallel", str(max_parallel)] if max_parallel else []
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -108,6 +110,7 @@ def ollama_double(latency_ms: float) -> Iterator[str]:
             str(port),
             "--latency-ms",
             str(latency_ms),
+            *parallel,
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

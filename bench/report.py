@@ -192,6 +192,21 @@ def render(r: dict[str, Any]) -> str:
             NA if na else "-",
         )
     )
+    pool = r.get("pool") or {}
+    na = _unavailable(pool)
+    ratio9 = pool.get("ratio")
+    targets.append(
+        (
+            "10. chat fan-out over two LLM hosts vs one: throughput",
+            na
+            or f"{_num(ratio9, '.2f')}x ({pool.get('tasks')} tasks, {pool.get('latency_ms')} ms each, "
+            f"{pool.get('per_host')} at once per host: {_num(pool.get('one_host_s'), '.1f')} s on one host "
+            f"(ideal {_num(pool.get('ideal_one_host_s'), '.1f')} s), {_num(pool.get('two_hosts_s'), '.1f')} s "
+            f"on two; served {pool.get('served')})",
+            ">= 1.8x",
+            NA if na else _verdict(None if ratio9 is None else ratio9 >= 1.8),
+        )
+    )
     batch = r.get("batch") or {}
     na = _unavailable(batch)
     ratio4 = batch.get("ratio_to_ideal")

@@ -22,6 +22,7 @@ from gleitzeit.core.limits import (
     MAX_PARALLEL_LIMIT,
     Limits,
 )
+from gleitzeit.core.ollama_pool import OllamaPoolConfig, hosts_pool
 from gleitzeit.core.units import parse_size
 
 __all__ = [
@@ -92,6 +93,20 @@ class Settings(BaseSettings, Limits):
     ollama_host: str = Field(
         default=DEFAULT_OLLAMA_HOST,
         validation_alias=AliasChoices("OLLAMA_HOST", "GLEITZEIT_OLLAMA_HOST", "ollama_host"),
+    )
+    # Several Ollama hosts (docs/ollama_pool.md): the original's ``ollama_pool`` block as JSON, or a
+    # plain list of hosts. Unset, every llm/* task goes to ollama_host as before.
+    ollama_pool: OllamaPoolConfig | None = Field(
+        default=None,
+        description="several Ollama hosts: the original's providers.ollama_pool block as a JSON object "
+        "(instances with id, url, models, max_concurrent, tags; load_balancing.strategy)",
+    )
+    # NoDecode: "http://a:11434,http://b:11434" is not JSON; _parse_urls reads both forms.
+    ollama_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("OLLAMA_HOSTS", "GLEITZEIT_OLLAMA_HOSTS", "ollama_hosts"),
+        description="several Ollama hosts, comma-separated (a pool whose models each host's /api/tags "
+        "tells); ollama_pool, when set, wins",
     )
     auto_start_llm: bool = Field(
         default=True, description="start the embedded LLM server when nothing answers at OLLAMA_HOST"
@@ -191,7 +206,7 @@ class Settings(BaseSettings, Limits):
             value = "http://" + value
         return value
 
-    @field_validator("worker_health_urls", mode="before")
+    @field_validator("worker_health_urls", "ollama_hosts", mode="before")
     @classmethod
     def _parse_urls(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -220,6 +235,10 @@ class Settings(BaseSettings, Limits):
                 )
             aliases[name.strip()] = target.strip()
         return aliases
+
+    def pool(self) -> OllamaPoolConfig | None:
+        """The worker's Ollama hosts when several are configured (``ollama_pool``, else ``OLLAMA_HOSTS``)."""
+        return self.ollama_pool or hosts_pool(self.ollama_hosts)
 
     @property
     def dev_server_db(self) -> Path:

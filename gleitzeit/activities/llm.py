@@ -5,7 +5,12 @@ Every call goes through the official ``ollama`` AsyncClient with an explicit tim
 none). Text generation streams internally so a long answer keeps the activity heartbeating; files and
 images named in the parameters are read here, never in the workflow. Errors are translated once, in
 ``_translate``: bad input and unknown models fail at once, transient faults are left to Temporal's
-retries. A listener in this process (``chunks.py``) gets the text pieces as they arrive.
+retries. A listener in this process (``chunks.py``) gets the text pieces as they arrive. With several
+Ollama hosts configured (``providers.ollama_pool`` / ``OLLAMA_HOSTS``) each call leases a host of the
+worker-wide pool (``ollama_pool.py``); without one, the single-host path is what it always was.
+
+Why one module: the four activities share one set of client plumbing (borrowing a client, streaming
+with heartbeats, translating errors, leasing a host); split up, each piece would need the others.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import contextvars
 import json
 import ssl
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,10 +42,12 @@ from gleitzeit.activities.common import (
 )
 from gleitzeit.activities.llm_errors import translate_llm_error
 from gleitzeit.activities.models import aliased
+from gleitzeit.activities.ollama_pool import HostLease, OllamaPool
 from gleitzeit.activities.openai_backend import OpenAIBackend
 from gleitzeit.config import Settings
 from gleitzeit.contracts.tasks import EmbedResult, LlmResult, TaskInput
 from gleitzeit.core.files import MissingFile, find_file
+from gleitzeit.core.ollama_pool import OllamaPoolConfig
 from gleitzeit.dsl.params import (
     ChatLikeParams,
     ChatParams,
@@ -53,6 +60,7 @@ from gleitzeit.dsl.params import (
 )
 
 P = TypeVar("P", bound=LlmParams)
+T = TypeVar("T")
 
 __all__ = ["LlmActivities", "parse_params", "translate_llm_error"]
 
@@ -102,6 +110,11 @@ class LlmActivities:
         self._idle: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[ollama.AsyncClient]] = (
             weakref.WeakKeyDictionary()
         )
+        # Several Ollama hosts (ollama_pool.py): the worker-wide leases, and idle clients per host URL.
+        self.pool = OllamaPool(settings)
+        self._idle_at: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[str, list[ollama.AsyncClient]]
+        ] = weakref.WeakKeyDictionary()
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -109,22 +122,26 @@ class LlmActivities:
         """The model to ask: the task's, through ``settings.model_aliases``."""
         return aliased(str(params.model or ""), self._settings.model_aliases)
 
-    async def _translate(self, exc: BaseException, model: str, asked: str) -> ApplicationError:
+    async def _translate(
+        self, exc: BaseException, model: str, asked: str, host: str | None = None
+    ) -> ApplicationError:
         """``translate_llm_error``; for a missing model, first ask the server which models it has."""
         available: list[str] | None = None
         if isinstance(exc, ollama.ResponseError) and exc.status_code == 404:
             with contextlib.suppress(Exception):  # the message then goes without the list
-                client = self._new_client()
+                client = self._new_client(host)
                 try:
                     available = [str(m.model) for m in (await asyncio.wait_for(client.list(), 10.0)).models]
                 finally:
                     await client.close()
         return translate_llm_error(
-            exc, model, host=self._settings.ollama_host, available=available, asked=asked
+            exc, model, host=host or self._settings.ollama_host, available=available, asked=asked
         )
 
     @contextlib.contextmanager
-    def _borrow(self, inp: TaskInput, params: LlmParams) -> Iterator[ollama.AsyncClient]:
+    def _borrow(
+        self, inp: TaskInput, params: LlmParams, host: str | None = None
+    ) -> Iterator[ollama.AsyncClient]:
         """A client of this event loop that no other call is using, primed with this call's request id
         and timeout; it goes back to the loop's idle clients afterwards.
 
@@ -138,8 +155,11 @@ class LlmActivities:
         every lane of a batch chunk) runs in its own asyncio task, so they never mix.
         """
         _CALL.set((_request_id(inp), self._timeout(inp, params)))
-        idle = self._idle.setdefault(asyncio.get_running_loop(), [])
-        client = idle.pop() if idle else self._new_client()
+        if host is None:
+            idle = self._idle.setdefault(asyncio.get_running_loop(), [])
+        else:  # a host of the pool
+            idle = self._idle_at.setdefault(asyncio.get_running_loop(), {}).setdefault(host, [])
+        client = idle.pop() if idle else self._new_client(host)
         try:
             yield client
         finally:
@@ -148,9 +168,9 @@ class LlmActivities:
     def _timeout(self, inp: TaskInput, params: LlmParams) -> float:
         return float(params.timeout or inp.timeout or self._settings.llm_timeout)
 
-    def _new_client(self) -> ollama.AsyncClient:
+    def _new_client(self, host: str | None = None) -> ollama.AsyncClient:
         return ollama.AsyncClient(
-            host=self._settings.ollama_host,
+            host=host or self._settings.ollama_host,
             timeout=httpx.Timeout(self._settings.llm_timeout, connect=10.0),
             verify=_SSL_CONTEXT,
             # One call at a time (see _borrow): one connection is all it needs.
@@ -164,8 +184,8 @@ class LlmActivities:
         params: LlmParams,
         start: Callable[[ollama.AsyncClient, bool], Any],
         text_of: Callable[[Any], str],
-    ) -> tuple[str, Any]:
-        """Run a call, collecting text while heartbeating; returns (text, final chunk).
+    ) -> tuple[str, Any, HostLease | None]:
+        """Run a call, collecting text while heartbeating; returns (text, final chunk, pool host).
 
         Streamed in a regular activity, so that heartbeats carry progress while a long answer is
         written. Where nothing needs our heartbeats (a local activity, which the server does not
@@ -174,29 +194,96 @@ class LlmActivities:
         """
         asked, model = str(params.model or ""), self._model(params)
         pieces: list[str] = []
-        last: Any = None
         publish = chunk_publisher(inp.workflow_id)
-        stream = publish is not None or not heartbeats_covered()
-        try:
-            with self._borrow(inp, params) as client:
-                if not stream:
-                    last = await start(client, False)
-                    return text_of(last), last
-                async with heartbeating(lambda: {"chars": sum(map(len, pieces))}):
-                    chunks: AsyncIterator[Any] = await start(client, True)
-                    async for chunk in chunks:
-                        pieces.append(text_of(chunk))
-                        last = chunk
-                        if publish is not None and pieces[-1]:
-                            publish(pieces[-1])
-        except Exception as exc:  # translated once, here
-            raise await self._translate(exc, model, asked) from exc
+
+        async def consume(client: ollama.AsyncClient) -> tuple[str, Any]:
+            if publish is None and heartbeats_covered():
+                last = await start(client, False)
+                return text_of(last), last
+            last = None
+            async with heartbeating(lambda: {"chars": sum(map(len, pieces))}):
+                chunks: AsyncIterator[Any] = await start(client, True)
+                async for chunk in chunks:
+                    pieces.append(text_of(chunk))
+                    last = chunk
+                    if publish is not None and pieces[-1]:
+                        publish(pieces[-1])
+            return "".join(pieces), last
+
+        lease: HostLease | None = None
+        pool = self.pool.config_for(params.ollama_pool)
+        if pool is not None:
+            (text, last), lease = await self._on_pool(inp, params, pool, consume)
+        else:
+            try:
+                with self._borrow(inp, params) as client:
+                    text, last = await consume(client)
+            except Exception as exc:  # translated once, here
+                raise await self._translate(exc, model, asked) from exc
         if last is None:
             raise retryable("LLM server closed the stream without an answer", "LLMServerError")
-        return "".join(pieces), last
+        return text, last, lease
+
+    async def _on_pool(
+        self,
+        inp: TaskInput,
+        params: LlmParams,
+        pool: OllamaPoolConfig,
+        call: Callable[[ollama.AsyncClient], Awaitable[T]],
+    ) -> tuple[T, HostLease]:
+        """``call`` on a host of the pool, leased for it (model, tags, strategy, max_concurrent).
+
+        Heartbeats name the host while the call waits for a slot and runs, so the web UI's pending
+        activity shows where it went. A host that fails the call is marked down in the worker's pool
+        and the attempt fails retryable: Temporal's next attempt leases another host.
+        """
+        asked, model = str(params.model or ""), self._model(params)
+        tags = list(params.instance_tags or []) + (["gpu"] if params.require_gpu else [])
+        where: dict[str, Any] = {"state": "waiting for a host"}
+        async with heartbeating(lambda: where):
+            async with self.pool.lease(pool, model, params.load_balancing_strategy, tags) as lease:
+                where.update(state="calling", host=lease.id, url=lease.url)
+                try:
+                    with self._borrow(inp, params, lease.url) as client:
+                        return await call(client), lease
+                except Exception as exc:
+                    raise await self._pool_failure(exc, pool, lease, model, asked) from exc
+
+    async def _pool_failure(
+        self, exc: Exception, pool: OllamaPoolConfig, lease: HostLease, model: str, asked: str
+    ) -> ApplicationError:
+        """A host's failure, named; the host is marked down (or as lacking the model) when another
+        host may do better, so that the next attempt goes there."""
+        error = await self._translate(exc, model, asked, host=lease.url)
+        where = f"Ollama host '{lease.id}' ({lease.url})"
+        if error.type == "ModelNotFound":
+            self.pool.lacks(lease, model)
+            if self.pool.others_have(pool, lease, model):
+                return retryable(
+                    f"{where} does not have model '{model}'; the next attempt goes to another host",
+                    "LLMUnavailable",
+                    host=lease.id,
+                )
+            return error
+        if error.non_retryable or not pool.load_balancing.failover:
+            return error
+        self.pool.failed(lease, error.message)
+        interval = pool.load_balancing.health_check_interval
+        return retryable(
+            f"{where} failed: {error.message.rstrip('.')}; it is skipped for {interval:g} s (until it answers "
+            "again), the next attempt goes to another host",
+            error.type or "LLMUnavailable",
+            host=lease.id,
+        )
 
     def _text_result(
-        self, inp: TaskInput, params: TextParams, text: str, final: Any, images: list[str] | None
+        self,
+        inp: TaskInput,
+        params: TextParams,
+        text: str,
+        final: Any,
+        images: list[str] | None,
+        lease: HostLease | None = None,
     ) -> dict[str, Any]:
         fmt = params.format
         parsed: Any = None
@@ -222,6 +309,8 @@ class LlmActivities:
             eval_duration=getattr(final, "eval_duration", None),
             parsed=parsed,
             images_analyzed=images,
+            host=lease.id if lease else None,
+            host_url=lease.url if lease else None,
         ).model_dump(exclude_none=True)
         check_result_size(result, self._settings.max_result_bytes, inp.task_id)
         return result
@@ -286,13 +375,13 @@ class LlmActivities:
             "keep_alive": params.keep_alive,
             "think": params.think,
         }
-        text, final = await self._stream_text(
+        text, final, lease = await self._stream_text(
             inp,
             params,
             lambda c, stream: c.chat(stream=True, **kwargs) if stream else c.chat(stream=False, **kwargs),
             lambda chunk: chunk.message.content or "",
         )
-        return self._text_result(inp, params, text, final, images)
+        return self._text_result(inp, params, text, final, images, lease)
 
     @activity.defn(name="llm.chat")
     async def chat(self, inp: TaskInput) -> dict[str, Any]:
@@ -332,7 +421,7 @@ class LlmActivities:
             "keep_alive": params.keep_alive,
             "think": params.think,
         }
-        text, final = await self._stream_text(
+        text, final, lease = await self._stream_text(
             inp,
             params,
             lambda c, stream: (
@@ -340,7 +429,7 @@ class LlmActivities:
             ),
             lambda chunk: chunk.response or "",
         )
-        return self._text_result(inp, params, text, final, names or None)
+        return self._text_result(inp, params, text, final, names or None, lease)
 
     @activity.defn(name="llm.embed")
     async def embed(self, inp: TaskInput) -> dict[str, Any]:
@@ -352,16 +441,26 @@ class LlmActivities:
                 params, model, texts, self._timeout(inp, params), _request_id(inp)
             )
             return self._embed_result(inp, vectors, used, tokens, None)
-        try:
-            with self._borrow(inp, params) as client:
-                async with heartbeating():
-                    answer = await client.embed(model=model, input=texts, truncate=params.truncate)
-        except Exception as exc:
-            raise await self._translate(exc, model, str(params.model)) from exc
+        pool = self.pool.config_for(params.ollama_pool)
+        lease: HostLease | None = None
+        if pool is not None:
+            answer, lease = await self._on_pool(
+                inp, params, pool, lambda c: c.embed(model=model, input=texts, truncate=params.truncate)
+            )
+        else:
+            try:
+                with self._borrow(inp, params) as client:
+                    async with heartbeating():
+                        answer = await client.embed(model=model, input=texts, truncate=params.truncate)
+            except Exception as exc:
+                raise await self._translate(exc, model, str(params.model)) from exc
         embeddings = [list(map(float, e)) for e in answer.embeddings]
-        return self._embed_result(
+        result = self._embed_result(
             inp, embeddings, answer.model or model, answer.prompt_eval_count or 0, answer.total_duration
         )
+        if lease is not None:
+            result.update(host=lease.id, host_url=lease.url)
+        return result
 
     def _embed_result(
         self, inp: TaskInput, embeddings: list[list[float]], model: str, tokens: int, duration: int | None

@@ -42,6 +42,19 @@ def _health_line(console: Console, report: dict[str, Any]) -> None:
     console.print(f"  {mark} {report.get('url')}: {detail}", highlight=False)
 
 
+def _host_line(console: Console, host: dict[str, Any]) -> None:
+    """One host of the Ollama pool: health, load against its cap, tags and models."""
+    from rich.markup import escape
+
+    mark = "[green]✓[/]" if host.get("healthy") else "[red]✗[/]"
+    load = f"{host.get('active', 0)}/{host.get('max_concurrent')} busy, {host.get('served', 0)} served"
+    tags = f" [{', '.join(host['tags'])}]" if host.get("tags") else ""
+    detail = ", ".join(host.get("models") or []) or "no models" if host.get("healthy") else host.get("error")
+    url = str(host.get("url"))
+    name = url if url.split("://", 1)[-1] == host.get("id") else f"{host.get('id')} ({url})"
+    console.print(f"  {mark} {escape(f'{name}{tags}: {load}; {detail}')}", highlight=False)
+
+
 @app.command()
 def status(
     mode: str = MODE_OPTION,
@@ -78,7 +91,15 @@ def status(
             _line(console, "workers", w, f"{w.get('pollers')} live, polling '{w.get('task_queue')}'")
             for report in w.get("health") or []:
                 _health_line(console, report)
-            _line(console, "llm", o, f"{o.get('host')}: {', '.join(o.get('models') or []) or 'no models'}")
+            if o.get("hosts"):
+                healthy = sum(1 for h in o["hosts"] if h.get("healthy"))
+                _line(console, "llm", o, f"{healthy} of {len(o['hosts'])} Ollama hosts healthy")
+                for host in o["hosts"]:
+                    _host_line(console, host)
+            else:
+                _line(
+                    console, "llm", o, f"{o.get('host')}: {', '.join(o.get('models') or []) or 'no models'}"
+                )
             _line(console, "docker", d, f"sandbox image {d.get('image')}")
         healthy_workers = all(r.get("healthy") for r in answer.get("workers", {}).get("health") or [])
         return EXIT_OK if answer.get("temporal", {}).get("available") and healthy_workers else EXIT_FAILED

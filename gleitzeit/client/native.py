@@ -162,7 +162,8 @@ class NativeBackend:
         async with self._llm_lock:
             if self._llm_ready:
                 return
-            if self.settings.auto_start_llm:
+            # Several Ollama hosts configured: they are the servers; nothing to start at OLLAMA_HOST.
+            if self.settings.auto_start_llm and self.settings.pool() is None:
                 from gleitzeit.services.llm import ensure_llm_server
 
                 self._llm_started = await ensure_llm_server(self.settings)
@@ -514,6 +515,15 @@ class NativeBackend:
         temporal, workers, llm, docker = await asyncio.gather(
             self._temporal_status(), self._worker_status(), self._llm_status(), self._docker_status()
         )
+        pool = self.settings.pool()
+        if pool is not None:
+            # Several Ollama hosts: each with its health now and the workers' load on it.
+            from gleitzeit.client.pool_status import hosts_status
+
+            llm["hosts"] = await hosts_status(pool, workers.get("health") or [], STATUS_TIMEOUT)
+            llm["available"] = any(h["healthy"] for h in llm["hosts"])
+            llm["models"] = sorted({m for h in llm["hosts"] for m in h["models"]})
+            llm.pop("error", None)
         return {"mode": self.mode, "temporal": temporal, "workers": workers, "ollama": llm, "docker": docker}
 
     async def _temporal_status(self) -> dict[str, Any]:

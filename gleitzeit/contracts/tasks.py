@@ -44,6 +44,9 @@ class LlmResult(BaseModel):
     # With format=json or a JSON schema: the response parsed.
     parsed: Any = None
     images_analyzed: list[str] | None = None
+    # With several Ollama hosts (providers.ollama_pool / OLLAMA_HOSTS): the instance that answered.
+    host: str | None = None
+    host_url: str | None = None
 
 
 class EmbedResult(BaseModel):

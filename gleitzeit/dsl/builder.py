@@ -20,7 +20,7 @@ from gleitzeit.dsl.params import MCP_SERVERS_KEY, file_parameters, mount_paramet
 from gleitzeit.dsl.report import Reporter, key_of
 from gleitzeit.dsl.suggest import did_you_mean
 from gleitzeit.dsl.tasks import MAX_ID_LENGTH, RawTask, parse_task
-from gleitzeit.dsl.toplevel import apply_provider, mcp_servers_block, providers_block
+from gleitzeit.dsl.toplevel import apply_pool, apply_provider, mcp_servers_block, pool_block, providers_block
 
 __all__ = ["TOP_KEYS", "build_spec"]
 
@@ -247,6 +247,7 @@ def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str
         batch, template = parse_batch(data, r, base_dir, protocol)
         if template is not None and str(template.get("method", "")).startswith("llm/"):
             apply_provider(template["parameters"], *providers_block(data, r))
+            apply_pool(template["parameters"], pool_block(data, r))
         if template is not None:
             template["parameters"], _ = check_value_references(
                 template["parameters"], ("template",), r, "template", None, inputs, "a batch template"
@@ -269,6 +270,7 @@ def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str
         lookup = link_tasks(raw_tasks, inputs, r)
         mcp_servers = mcp_servers_block(data, r)
         provider, openai = providers_block(data, r)
+        pool = pool_block(data, r)
         for t in raw_tasks:
             _check_files(t, r, base_dir)
             _check_mounts(t, r, base_dir)
@@ -278,6 +280,7 @@ def build_spec(data: Any, r: Reporter, *, source_file: str | None, base_dir: str
                     t.parameters[MCP_SERVERS_KEY] = mcp_servers
                 if method_info(t.method).family == "llm":
                     apply_provider(t.parameters, provider, openai)
+                    apply_pool(t.parameters, pool)
     outputs = data.get("outputs") or {}
     if not isinstance(outputs, dict):
         r.add(

@@ -48,6 +48,9 @@ _LLM_TEXT_FIELDS = (
     "eval_duration",
     "parsed",
     "result",
+    # With several Ollama hosts: the instance that answered (docs/ollama_pool.md).
+    "host",
+    "host_url",
 )
 
 METHODS: dict[str, MethodInfo] = {
@@ -81,7 +84,16 @@ METHODS: dict[str, MethodInfo] = {
             ("llm/embeddings", "embed", "embeddings"),
             "llm",
             "llm.embed",
-            ("embeddings", "embedding", "model", "prompt_tokens", "total_duration", "result"),
+            (
+                "embeddings",
+                "embedding",
+                "model",
+                "prompt_tokens",
+                "total_duration",
+                "result",
+                "host",
+                "host_url",
+            ),
             "embeddings",
             120.0,
             20.0,

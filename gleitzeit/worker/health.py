@@ -30,6 +30,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.parser import text_string_to_metric_families
 
+from gleitzeit.activities.ollama_pool import pool_status
 from gleitzeit.worker.telemetry import SdkMetricsCollector
 
 __all__ = ["STALL_AFTER", "HealthServer", "LoopWatch", "fetch_worker_health", "worker_health"]
@@ -95,7 +96,19 @@ def worker_health(
     workflow = pollers.get("workflow_task", 0) + pollers.get("sticky_workflow_task", 0)
     report["polling"] = workflow > 0 and pollers.get("activity_task", 0) > 0
     report["healthy"] = report["running"] and report["polling"] and loop.lag() < STALL_AFTER
+    hosts = _pool_load()
+    if hosts:
+        report["ollama_hosts"] = hosts
     return report
+
+
+def _pool_load() -> dict[str, Any]:
+    """Calls in flight per Ollama host of the pool (none without one); read from the server's thread
+    while the worker's loop changes it, so a changed-while-read dict gives this beat nothing."""
+    try:
+        return pool_status()
+    except RuntimeError:
+        return {}
 
 
 class HealthServer:

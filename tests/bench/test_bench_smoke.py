@@ -31,6 +31,9 @@ TINY = Config(
     llm_server=False,
     pipeline_test_cases=3,
     cli_start_rounds=1,
+    pool_tasks=8,
+    pool_latency_ms=20,
+    pool_per_host=2,
 )
 
 
@@ -48,8 +51,9 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
     assert (
         results["metrics_cost"]["on"]["per_step_ms"] > 0 and results["metrics_cost"]["off"]["per_step_ms"] > 0
     )
-    for part in ("chat", "compat", "batch", "repeat", "cli_start"):
+    for part in ("chat", "compat", "batch", "repeat", "cli_start", "pool"):
         assert "error" not in results[part], results[part]
+    assert set(results["pool"]["served"]) == {"one", "two"}, results["pool"]
     if results["batch"].get("available"):
         assert results["batch"]["completed"] == 20 and results["batch"]["failed"] == 0
 
@@ -67,6 +71,7 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
         "7. repeated",
         "8. /v1/chat/completions",
         "9. CLI start",
+        "10. chat fan-out over two LLM hosts",
     ):
         assert row in table
 

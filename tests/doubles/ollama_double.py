@@ -10,6 +10,9 @@ configurable per model, path or prompt text:
 - ``slow_stream(delay_ms)``: pause between streamed chunks;
 - ``not_found(model)``: answer 404 in Ollama's error shape, as for a model that is not pulled.
 
+``peak_in_flight`` is the most generating requests it had at once; ``max_parallel`` makes it answer at
+most that many at once and queue the rest, as Ollama does (OLLAMA_NUM_PARALLEL).
+
 It is a small HTTP/1.1 server on asyncio (so it can cut a connection at any byte), running either in a
 background thread of the test process (``with OllamaDouble() as double:`` in sync or async tests) or as a
 subprocess for benchmarks::
@@ -143,8 +146,13 @@ class OllamaDouble:
         port: int = 0,
         latency_ms: float = 0.0,
         models: tuple[str, ...] = DEFAULT_MODELS,
+        max_parallel: int | None = None,
     ) -> None:
         self.host = host
+        self.max_parallel = max_parallel
+        self._parallel: asyncio.Semaphore | None = None
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self.port = port
         self.latency_ms = latency_ms
         self.models = tuple(_canonical(m) for m in models)
@@ -218,6 +226,7 @@ class OllamaDouble:
         """Serve on the current event loop until ``stop`` (used by the thread and the subprocess)."""
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
+        self._parallel = asyncio.Semaphore(self.max_parallel) if self.max_parallel else None
         self._server = await asyncio.start_server(self._handle, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         async with self._server:
@@ -244,7 +253,8 @@ class OllamaDouble:
         return self
 
     def stop(self) -> None:
-        if self._loop is not None and self._stopped is not None:
+        """Stop serving; calls in flight lose their connection (as when a host dies). Idempotent."""
+        if self._loop is not None and self._stopped is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._stopped.set)
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -343,6 +353,25 @@ class OllamaDouble:
             await self._json(writer, 400, {"error": "invalid JSON in request body"}, None)
             return
         body = body if isinstance(body, dict) else None
+        if path in _GENERATING:
+            async with self._parallel or contextlib.nullcontext():
+                self.in_flight += 1
+                self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+                try:
+                    await self._generate(writer, method, path, headers, body)
+                finally:
+                    self.in_flight -= 1
+            return
+        await self._generate(writer, method, path, headers, body)
+
+    async def _generate(
+        self,
+        writer: asyncio.StreamWriter,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: dict[str, Any] | None,
+    ) -> None:
         model = (body or {}).get("model") or (body or {}).get("name")
         text = _text_of(body)
         record = RecordedRequest(method, path, body, model, text, headers.get("x-request-id"), time.time())
@@ -487,8 +516,13 @@ def main(argv: list[str] | None = None) -> int:
         "--fail-times", type=int, default=0, help="answer 503 to the first N generating requests"
     )
     parser.add_argument("--stream-delay-ms", type=float, default=0.0, help="pause between streamed chunks")
+    parser.add_argument(
+        "--max-parallel", type=int, default=None, help="answer at most N at once, queue the rest (as Ollama)"
+    )
     args = parser.parse_args(argv)
-    double = OllamaDouble(host=args.host, port=args.port, latency_ms=args.latency_ms)
+    double = OllamaDouble(
+        host=args.host, port=args.port, latency_ms=args.latency_ms, max_parallel=args.max_parallel
+    )
     if args.fail_times:
         double.fail(times=args.fail_times)
     if args.stream_delay_ms:

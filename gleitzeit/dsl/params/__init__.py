@@ -79,12 +79,9 @@ log = logging.getLogger("gleitzeit.dsl")
 
 # Parameters the original Gleitzeit's files use that have no effect here: accepted (its files load
 # unchanged), dropped by the loader with a warning saying why. Key -> why it does nothing.
-_ONE_HOST = "one Ollama host serves every task (OLLAMA_HOST); there is nothing to route"
+# (load_balancing_strategy, instance_tags and require_gpu route a task over several Ollama hosts.)
 COMPAT_IGNORED: dict[str, str] = {
     "batch_mode": "the original declared it but never acted on it; use a batch workflow or foreach",
-    "load_balancing_strategy": _ONE_HOST,
-    "instance_tags": _ONE_HOST,
-    "require_gpu": _ONE_HOST,
 }
 # The original's python execution modes -> our executor (others, e.g. 'datascience', keep ours).
 _EXECUTION_MODES = {"local": "local", "sandboxed": "docker", "docker": "docker", "container": "docker"}

@@ -147,8 +147,9 @@ class MethodParams(BaseModel):
 
     @classmethod
     def accepted(cls) -> tuple[str, ...]:
-        """Every key the method takes, in the order its reference lists them."""
-        return tuple(cls.model_fields)
+        """Every key the method takes, in the order its reference lists them (not the ones the loader
+        sets, whose alias starts with ``_``)."""
+        return tuple(k for k, f in cls.model_fields.items() if not (f.alias or "").startswith("_"))
 
     @classmethod
     def requirements(cls, params: Mapping[str, Any]) -> list[ParamIssue]:

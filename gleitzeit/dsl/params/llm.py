@@ -13,8 +13,9 @@ import json
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, WrapValidator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, WrapValidator
 
+from gleitzeit.core.ollama_pool import STRATEGIES, Strategy
 from gleitzeit.dsl.params.base import (
     Late,
     MethodParams,
@@ -108,11 +109,11 @@ class LlmParams(MethodParams):
     model: Str = expected("a string")
     keep_alive: Annotated[str | float | None, Late] = expected("a duration like '5m' or seconds")
     timeout: Seconds = expected("a number of seconds above 0 or a duration like 90s, 5m or PT1H")
-    # The original's routing over several Ollama hosts (its multi-instance files): accepted; with one
-    # Ollama host they route nothing (gleitzeit.dsl.params.COMPAT_IGNORED logs that at load time).
-    load_balancing_strategy: Str = expected("a string")
+    # Routing over several Ollama hosts (providers.ollama_pool, OLLAMA_HOSTS); no-ops with one host.
+    load_balancing_strategy: Annotated[Strategy | None, Late] = expected("one of " + ", ".join(STRATEGIES))
     instance_tags: StrList = expected("a list of strings")
     require_gpu: Bool = expected("true or false")
+    ollama_pool: dict[str, Any] | None = Field(default=None, alias="_ollama_pool")  # set by the loader
     # The server: ``provider: openai`` with ``base_url`` (``http://host:8080/v1``) and the name of the
     # worker's environment variable that holds its key (``api_key_env``; the key itself never travels
     # through Temporal). Unset, the pipeline's ``providers:`` block and then the worker's settings decide.
