@@ -1,6 +1,7 @@
-"""Helpers shared by the task activities: heartbeats, result size, error shapes.
+"""Helpers shared by the task activities: heartbeats, result size, error shapes, the files a task opens.
 
-File paths a task names are found by :func:`gleitzeit.core.files.find_file`.
+File paths a task names are found by :func:`gleitzeit.core.files.find_file`, inside the file roots
+that apply where the file is opened (:func:`find_task_file`).
 """
 
 from __future__ import annotations
@@ -10,15 +11,20 @@ import contextlib
 import contextvars
 import json
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from gleitzeit.config import Settings
 from gleitzeit.contracts.heartbeat import HEARTBEAT_INTERVAL
+from gleitzeit.contracts.tasks import TaskInput
+from gleitzeit.core.files import MissingFile, OutsideRoots, find_file, read_roots
 
 __all__ = [
     "check_result_size",
+    "find_task_file",
     "heartbeating",
     "heartbeats_covered",
     "non_retryable",
@@ -84,3 +90,23 @@ def heartbeats_covered() -> bool:
     """Whether nothing in this context needs to heartbeat: outside an activity, in a local activity,
     or inside a ``heartbeating`` block (a batch chunk beats for all its files)."""
     return not activity.in_activity() or activity.info().is_local or _COVERED.get()
+
+
+def find_task_file(raw: str, inp: TaskInput, settings: Settings, what: str = "file") -> Path:
+    """A file the task names, inside the worker's and the run's file roots (checked here, where it is
+    opened: a name from ``${...}`` is only known now). Missing is bad input (``FileNotFound``) and
+    outside the roots is refused (``PermissionDenied``, naming the task, the path and the roots);
+    neither is retried."""
+    try:
+        return find_file(
+            raw, inp.base_dir, what=what, root_sets=read_roots(settings.file_roots, inp.file_roots)
+        )
+    except MissingFile as exc:
+        raise non_retryable(str(exc), "FileNotFound", path=raw, tried=exc.tried) from None
+    except OutsideRoots as exc:
+        raise non_retryable(
+            f"{inp.method}: task '{inp.task_id}': {exc}",
+            "PermissionDenied",
+            path=raw,
+            roots=[str(r) for r in exc.roots],
+        ) from None

@@ -23,7 +23,6 @@ import json
 import ssl
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -35,6 +34,7 @@ from temporalio.exceptions import ApplicationError
 from gleitzeit.activities.chunks import chunk_publisher
 from gleitzeit.activities.common import (
     check_result_size,
+    find_task_file,
     heartbeating,
     heartbeats_covered,
     non_retryable,
@@ -46,7 +46,6 @@ from gleitzeit.activities.ollama_pool import HostLease, OllamaPool
 from gleitzeit.activities.openai_backend import OpenAIBackend
 from gleitzeit.config import Settings
 from gleitzeit.contracts.tasks import EmbedResult, LlmResult, TaskInput
-from gleitzeit.core.files import MissingFile, find_file
 from gleitzeit.core.ollama_pool import OllamaPoolConfig
 from gleitzeit.dsl.params import (
     ChatLikeParams,
@@ -90,14 +89,6 @@ def parse_params(model: type[P], parameters: Mapping[str, Any]) -> P:
         key, message, _ = runtime_problem(exc)
         where = f"parameter '{key}': " if key else ""
         raise non_retryable(f"{model.method}: {where}{message}", "InvalidParameters", key=key) from None
-
-
-def _find(raw: str, base_dir: str | None, what: str = "file") -> Path:
-    """A file the task names (gleitzeit.core.files); missing is bad input, not retried."""
-    try:
-        return find_file(raw, base_dir, what=what)
-    except MissingFile as exc:
-        raise non_retryable(str(exc), "FileNotFound", path=raw, tried=exc.tried) from None
 
 
 class LlmActivities:
@@ -333,7 +324,7 @@ class LlmActivities:
         paths = params.file_names()
         texts = []
         for raw in paths:
-            path = _find(raw, inp.base_dir)
+            path = find_task_file(raw, inp, self._settings)
             try:
                 content = path.read_text(encoding="utf-8", errors="replace")
             except OSError as exc:
@@ -346,7 +337,7 @@ class LlmActivities:
         encoded: list[str] = list(params.images or [])
         names: list[str] = [f"images[{i}]" for i in range(len(encoded))]
         for raw in params.image_names():
-            path = _find(raw, inp.base_dir, what="image")
+            path = find_task_file(raw, inp, self._settings, what="image")
             encoded.append(base64.b64encode(path.read_bytes()).decode("ascii"))
             names.append(raw)
         return encoded, names

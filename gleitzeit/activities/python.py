@@ -46,6 +46,7 @@ class PythonActivities:
                 attempt=info.attempt,
                 base_dir=inp.base_dir,
                 attempt_timeout=inp.timeout,
+                run_roots=inp.file_roots,
             )
             # A local activity (the DAG's opt-in) cannot heartbeat: the server does not know it.
             beat = None if info.is_local else activity.heartbeat

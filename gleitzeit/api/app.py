@@ -6,7 +6,8 @@ on this machine, asked again before every run); every endpoint runs on it, so th
 client does in native mode. Routes under ``/v1`` need ``Authorization: Bearer <token>`` when
 ``settings.api_token`` is set (``/v1/health``, ``/v1/ready``, ``/metrics`` and the OpenAPI docs at ``/docs`` do not). Bodies over
 ``max_body_bytes`` are refused with 413, files named in requests must be inside
-``settings.file_roots`` or the upload store (403 otherwise), ``POST /v1/files`` streams uploads
+``settings.file_roots`` or the upload store (403 otherwise; the runs carry these roots, and the
+worker checks every file a task opens against them), ``POST /v1/files`` streams uploads
 under their own limits (``settings.upload_max_file_bytes`` / ``upload_max_request_bytes``), invalid workflows answer 422 with their problems (file, line,
 column, task, key, hint) and unknown run ids 404.
 """
@@ -21,7 +22,7 @@ from fastapi import Depends, FastAPI
 
 from gleitzeit.api import batch, compat, files, llm, ops, status, workflows
 from gleitzeit.api.auth import require_token
-from gleitzeit.api.errors import install_error_handlers
+from gleitzeit.api.errors import COMMON_ERRORS, error_responses, install_error_handlers
 from gleitzeit.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
 from gleitzeit.api.paths import PathGuard
 from gleitzeit.client.native import NativeBackend
@@ -52,6 +53,9 @@ def create_app(
         active = backend or NativeBackend(settings, worker=worker)
         if own:
             await active.start()
+        # Every run the API starts carries its roots: a path built at run time (``${inputs.p}``) is
+        # checked where a worker opens it, not only the paths this request names.
+        active.run_roots = [str(r) for r in app.state.guard.roots]
         app.state.backend = active
         try:
             yield
@@ -77,6 +81,7 @@ def create_app(
     app.include_router(ops.router)  # /metrics and /v1/ready: probes carry no token
     protected = [Depends(require_token)]
     for module in (workflows, files, llm, batch, status):
-        app.include_router(module.router, dependencies=protected)
+        # The OpenAPI document lists every status a route answers, each with the ErrorBody schema.
+        app.include_router(module.router, dependencies=protected, responses=error_responses(*COMMON_ERRORS))
     compat.install(app)  # OpenAI's and Ollama's API shapes (gleitzeit.api.compat)
     return app

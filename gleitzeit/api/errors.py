@@ -14,12 +14,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from gleitzeit.api.paths import PathForbidden
 from gleitzeit.client.wire import error_to_dict, http_status
 from gleitzeit.core.errors import AuthenticationError, GleitzeitError
 
-__all__ = ["error_response", "error_responses", "install_error_handlers"]
+__all__ = ["BODY_ERRORS", "COMMON_ERRORS", "error_response", "error_responses", "install_error_handlers"]
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,23 @@ _TYPE_OF_STATUS = {
 
 
 _DESCRIPTIONS = {
+    400: "a body that is not the JSON (or form) it claims to be",
     401: "no token, or a wrong one",
     403: "a path outside the server's file roots, or leaving its directory",
-    404: "no such run, file or upload",
+    404: "no such run, file, upload, directory or model",
     409: "the run is in the wrong state (e.g. resuming one that still runs)",
     413: "a body or file over its size limit",
     422: "invalid request (each problem named)",
+    424: "a task or the run failed (task_id, attempts, cause)",
+    500: "an unexpected error (logged by the server; never a traceback)",
+    503: "Temporal, the LLM server or Docker is not reachable",
+    504: "waiting for the run (or the LLM) took longer than allowed",
 }
+
+# Every /v1 route can answer these (auth, parameters, a bug, a service down); routes with a body also
+# BODY_ERRORS. Each route adds its own (404, 403, 424, 504) in its ``responses=``.
+COMMON_ERRORS = (401, 422, 500, 503)
+BODY_ERRORS = (400, 413)
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -46,6 +57,23 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     from gleitzeit.api.schemas import ErrorBody
 
     return {s: {"model": ErrorBody, "description": _DESCRIPTIONS.get(s, "error")} for s in statuses}
+
+
+# The methods a route of this API may have (HEAD comes with GET).
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of this path answers (RFC 9110 ``Allow``). The framework names only the
+    first matching route's, and GET and POST of one path are two routes here; each method is tried
+    on every route (``matches`` is FULL only for a route that has both the path and the method)."""
+    routes = request.app.router.routes
+    methods = {
+        m for m in _METHODS if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes)
+    }
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 def error_response(status: int, error: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
@@ -78,8 +106,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         kind = _TYPE_OF_STATUS.get(exc.status_code, "APIError")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         return error_response(
-            exc.status_code, {"type": kind, "message": str(exc.detail), "status_code": exc.status_code}
+            exc.status_code,
+            {"type": kind, "message": str(exc.detail), "status_code": exc.status_code},
+            headers or None,
         )
 
     @app.exception_handler(Exception)

@@ -33,9 +33,11 @@ _UPLOAD_BODY = {
             "schema": {
                 "type": "object",
                 "required": ["files"],
+                "additionalProperties": False,
                 "properties": {
                     "files": {
                         "type": "array",
+                        "minItems": 1,
                         "items": {"type": "string", "format": "binary"},
                         "description": "one part per file; its filename is the name it is stored under",
                     }
@@ -55,7 +57,7 @@ def _settings(request: Request) -> Settings:
     "/files",
     status_code=201,
     response_model=list[UploadedFile],
-    responses=error_responses(413, 422),
+    responses=error_responses(400, 413, 422),
     openapi_extra={"requestBody": _UPLOAD_BODY},
     summary="Upload files (multipart); each answer's `path` is usable as a workflow input",
 )

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from gleitzeit.api.deps import backend_of
+from gleitzeit.api.errors import BODY_ERRORS, error_responses
 from gleitzeit.api.schemas import ChatRequest, ChatResponse, ModelEntry, ModelsResponse
 from gleitzeit.client.specs import chat_messages_for
 from gleitzeit.client.wire import error_to_dict
@@ -35,7 +36,12 @@ def _messages_and_options(body: ChatRequest) -> tuple[list[dict[str, Any]], dict
     return messages, options
 
 
-@router.post("/chat", response_model=ChatResponse, summary="One durable chat turn")
+@router.post(
+    "/chat",
+    response_model=ChatResponse,
+    responses=error_responses(*BODY_ERRORS, 404, 424, 504),
+    summary="One durable chat turn",
+)
 async def chat(body: ChatRequest, request: Request) -> ChatResponse:
     backend = backend_of(request)
     messages, options = _messages_and_options(body)
@@ -46,6 +52,10 @@ async def chat(body: ChatRequest, request: Request) -> ChatResponse:
 
 @router.post(
     "/chat/stream",
+    responses={
+        200: {"content": {"application/x-ndjson": {}}, "description": "the answer as NDJSON lines"},
+        **error_responses(*BODY_ERRORS, 404),
+    },
     summary='Stream a chat answer as NDJSON lines: {"chunk": ...}, then {"done": true} or {"error": ...}',
 )
 async def chat_stream(body: ChatRequest, request: Request) -> StreamingResponse:

@@ -19,6 +19,8 @@ from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
+from gleitzeit.api.errors import error_responses
+
 __all__ = ["READY_TIMEOUT", "router"]
 
 READY_TIMEOUT = 3.0
@@ -30,7 +32,10 @@ router = APIRouter(tags=["operations"])
     "/metrics",
     summary="Prometheus metrics (no token needed)",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text exposition format"}},
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "Prometheus text exposition format"},
+        **error_responses(500),
+    },
 )
 async def metrics(request: Request) -> Response:
     encoder, content_type = choose_encoder(request.headers.get("accept", ""))
@@ -42,7 +47,10 @@ async def metrics(request: Request) -> Response:
 @router.get(
     "/v1/ready",
     summary="Readiness: Temporal reachable (no token needed)",
-    responses={503: {"description": "not ready: still starting, or Temporal does not answer"}},
+    responses={
+        503: {"description": "not ready: still starting, or Temporal does not answer (`reason`)"},
+        **error_responses(500),
+    },
 )
 async def ready(request: Request) -> Any:
     backend = getattr(request.app.state, "backend", None)

@@ -58,7 +58,7 @@ class PathGuard:
         """The resolved path when it is inside the roots, else None."""
         try:
             return self.check(path)
-        except PathForbidden:
+        except (PathForbidden, ValidationError):
             return None
 
     def check_spec(self, spec: WorkflowSpec) -> None:

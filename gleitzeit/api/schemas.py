@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gleitzeit.client.models import ModelInfo
 from gleitzeit.contracts.batch import BatchOptions
+from gleitzeit.core.files import PATH_PATTERN
 from gleitzeit.core.models import ResumePlan
+from gleitzeit.core.units import MAX_DURATION_SECONDS
 
 __all__ = [
     "BatchRequest",
@@ -18,6 +20,7 @@ __all__ = [
     "ErrorDetail",
     "ModelEntry",
     "ModelsResponse",
+    "PathText",
     "ResumeRequest",
     "ResumeResponse",
     "RunInfo",
@@ -32,11 +35,36 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# A path the server's guard accepts at all: no control character (a NUL makes every OS call raise).
+# The schema says so, so a schema-valid request is never refused for it.
+PathText = Annotated[str, Field(pattern=PATH_PATTERN)]
+
+
+def _exactly_one(*keys: str, or_none: bool = False) -> dict[str, Any]:
+    """JSON Schema: exactly one of ``keys`` is given and not null (what the route checks); with
+    ``or_none``, at most one."""
+    choices: list[dict[str, Any]] = [
+        {
+            "required": [key],
+            "properties": {
+                key: {"not": {"type": "null"}},
+                **{other: {"type": "null"} for other in keys if other != key},
+            },
+        }
+        for key in keys
+    ]
+    if or_none:
+        choices.append({"properties": {key: {"type": "null"} for key in keys}})
+    return {"oneOf": choices}
+
+
 class WorkflowRequest(_Strict):
     """Exactly one of ``path`` (a file on the server, inside its roots), ``yaml`` (the text) or
     ``spec`` (the workflow as JSON)."""
 
-    path: str | None = None
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one("path", "yaml", "spec"))
+
+    path: PathText | None = None
     yaml: str | None = None
     spec: dict[str, Any] | None = None
     filename: str | None = Field(default=None, description="what problems in `yaml` name as their file")
@@ -47,14 +75,20 @@ class WorkflowRequest(_Strict):
     inputs: dict[str, Any] = Field(default_factory=dict)
     workflow_id: str | None = None
     wait: bool = Field(default=False, description="answer with the result instead of the run's id")
-    timeout: float | None = Field(default=None, gt=0, description="with wait: seconds to wait at most")
+    timeout: float | None = Field(
+        default=None, gt=0, le=MAX_DURATION_SECONDS, description="with wait: seconds to wait at most"
+    )
 
 
 class ResumeRequest(_Strict):
     """Resume an ended run. The pipeline is optional (the earlier run's when none): at most one of
     ``path``, ``yaml`` or ``spec``, as for starting a workflow."""
 
-    path: str | None = None
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=_exactly_one("path", "yaml", "spec", or_none=True)
+    )
+
+    path: PathText | None = None
     yaml: str | None = None
     spec: dict[str, Any] | None = None
     filename: str | None = None
@@ -120,12 +154,20 @@ class TaskRequest(_Strict):
 
 
 class ScriptRequest(_Strict):
-    script: str
+    script: PathText
     args: dict[str, Any] | None = None
-    timeout: float = Field(default=30, gt=0)
+    timeout: float = Field(default=30, gt=0, le=MAX_DURATION_SECONDS)
     # Where the script may write: a directory inside the file roots; omitted: the script's own
     # directory; false: nowhere (see GleitzeitClient.execute_python_script).
-    outputs_dir: str | Literal[False] | None = None
+    outputs_dir: PathText | Literal[False] | None = None
+
+    @field_validator("outputs_dir", mode="before")
+    @classmethod
+    def _path_or_false(cls, value: object) -> object:
+        # As the schema says: a string, false or null (0 == False would otherwise pass as false).
+        if value is None or isinstance(value, str | bool):
+            return value
+        raise ValueError("outputs_dir is a directory (a string), false for nowhere, or null")
 
 
 class ScriptResponse(BaseModel):

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from gleitzeit.api.deps import backend_of, guard_of
+from gleitzeit.api.errors import BODY_ERRORS, error_responses
 from gleitzeit.api.schemas import ScriptRequest, ScriptResponse, TaskRequest
 from gleitzeit.core.models import TaskResult
 from gleitzeit.core.version import __version__
@@ -17,7 +18,7 @@ health_router = APIRouter(tags=["status"])
 router = APIRouter(prefix="/v1", tags=["status"])
 
 
-@health_router.get("/v1/health", summary="Liveness (no token needed)")
+@health_router.get("/v1/health", responses=error_responses(500), summary="Liveness (no token needed)")
 async def health() -> dict[str, Any]:
     return {"status": "ok", "service": "gleitzeit", "version": __version__}
 
@@ -35,7 +36,12 @@ async def status(request: Request) -> dict[str, Any]:
     return answer
 
 
-@router.post("/tasks", response_model=TaskResult, summary="Run one task durably and return its result")
+@router.post(
+    "/tasks",
+    response_model=TaskResult,
+    responses=error_responses(*BODY_ERRORS, 403, 404, 424, 504),
+    summary="Run one task durably and return its result",
+)
 async def execute_task(body: TaskRequest, request: Request) -> TaskResult:
     from gleitzeit.client.specs import task_spec
 
@@ -46,7 +52,10 @@ async def execute_task(body: TaskRequest, request: Request) -> TaskResult:
 
 
 @router.post(
-    "/scripts", response_model=ScriptResponse, summary="Run a Python script durably; its JSON result"
+    "/scripts",
+    response_model=ScriptResponse,
+    responses=error_responses(*BODY_ERRORS, 403, 404, 424, 504),
+    summary="Run a Python script durably; its JSON result",
 )
 async def execute_script(body: ScriptRequest, request: Request) -> ScriptResponse:
     guard = guard_of(request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -9,12 +10,12 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from gleitzeit.api.deps import backend_of, guard_of, settings_of
-from gleitzeit.api.errors import error_responses
+from gleitzeit.api.errors import BODY_ERRORS, error_responses
 from gleitzeit.api.limits import MAX_PIPELINE_BYTES
 from gleitzeit.api.schemas import ResultPending, ResumeRequest, ResumeResponse, RunInfo, WorkflowRequest
 from gleitzeit.client.native_run import NativeRun
 from gleitzeit.contracts.spec import WorkflowSpec
-from gleitzeit.core.errors import Problem, ValidationError
+from gleitzeit.core.errors import NotFoundError, Problem, ValidationError
 from gleitzeit.core.models import LogEvent, WorkflowExecution, WorkflowSummary
 
 __all__ = ["MAX_RESULT_WAIT", "router"]
@@ -48,8 +49,12 @@ def load_request_spec(body: WorkflowRequest, request: Request) -> WorkflowSpec:
     base_dir = base_dir or str(guard.base)
     limit = min(MAX_PIPELINE_BYTES, settings_of(request).max_pipeline_bytes)
     if body.path is not None:
-        # A Path, never a str: a name that is no file must not be read as YAML text.
-        spec = load_workflow(Path(guard.check(body.path, "workflow file")), max_bytes=limit)
+        full = guard.check(body.path, "workflow file")
+        # A Path, never a str: a name that is no file must not be read as YAML text; one that does not
+        # exist is a 404 naming where it was looked for.
+        if not os.path.isfile(full):
+            raise NotFoundError(f"workflow file '{body.path}' not found (looked at {full})")
+        spec = load_workflow(Path(full), max_bytes=limit)
     elif body.yaml is not None:
         spec = load_workflow_text(body.yaml, body.filename, base_dir=base_dir, max_bytes=limit)
     else:
@@ -67,7 +72,17 @@ def run_info(run: NativeRun, status: str = "running") -> RunInfo:
     )
 
 
-@router.post("", response_model=None, status_code=201, summary="Start a workflow (or run it and wait)")
+@router.post(
+    "",
+    response_model=None,
+    status_code=201,
+    responses={
+        200: {"model": WorkflowExecution, "description": "with wait: the finished run"},
+        201: {"model": RunInfo, "description": "the run started"},
+        **error_responses(*BODY_ERRORS, 403, 404, 424, 504),
+    },
+    summary="Start a workflow (or run it and wait)",
+)
 async def start_workflow(body: WorkflowRequest, request: Request, response: Response) -> Any:
     backend = backend_of(request)
     # In a worker thread: parsing a large pipeline must not stop the server answering (/v1/health).
@@ -93,6 +108,7 @@ async def list_workflows(
 @router.get(
     "/{workflow_id}",
     response_model=RunInfo,
+    responses=error_responses(404),
     summary="A run's kind and status, and whether it waits for a worker",
 )
 async def get_workflow(workflow_id: str, request: Request) -> RunInfo:
@@ -104,7 +120,11 @@ async def get_workflow(workflow_id: str, request: Request) -> RunInfo:
     return info
 
 
-@router.get("/{workflow_id}/progress", summary="Task-by-task progress (counters for a batch)")
+@router.get(
+    "/{workflow_id}/progress",
+    responses=error_responses(404),
+    summary="Task-by-task progress (counters for a batch)",
+)
 async def get_progress(workflow_id: str, request: Request) -> dict[str, Any]:
     run = await backend_of(request).get_workflow(workflow_id)
     progress = await run.progress()
@@ -114,7 +134,11 @@ async def get_progress(workflow_id: str, request: Request) -> dict[str, Any]:
 @router.get(
     "/{workflow_id}/result",
     response_model=None,
-    responses={200: {"model": WorkflowExecution}, 202: {"model": ResultPending}},
+    responses={
+        200: {"model": WorkflowExecution},
+        202: {"model": ResultPending},
+        **error_responses(404, 424, 504),
+    },
     summary="The run's result; waits up to `wait` seconds (202 while it is still running)",
 )
 async def get_result(
@@ -131,7 +155,13 @@ async def get_result(
     return done
 
 
-@router.post("/{workflow_id}/cancel", status_code=202, response_model=RunInfo, summary="Cancel a run")
+@router.post(
+    "/{workflow_id}/cancel",
+    status_code=202,
+    response_model=RunInfo,
+    responses=error_responses(404),
+    summary="Cancel a run",
+)
 async def cancel_workflow(workflow_id: str, request: Request) -> RunInfo:
     run = await backend_of(request).get_workflow(workflow_id)
     await run.cancel()
@@ -157,7 +187,10 @@ async def resume_workflow(workflow_id: str, body: ResumeRequest, request: Reques
 
 
 @router.get(
-    "/{workflow_id}/logs", response_model=list[LogEvent], summary="What happened so far, oldest first"
+    "/{workflow_id}/logs",
+    response_model=list[LogEvent],
+    responses=error_responses(404),
+    summary="What happened so far, oldest first",
 )
 async def get_logs(
     workflow_id: str, request: Request, limit: int = Query(2000, ge=1, le=100_000)

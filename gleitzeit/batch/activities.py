@@ -62,6 +62,7 @@ from gleitzeit.contracts.batch import (
     chunk_log_name,
 )
 from gleitzeit.contracts.tasks import TaskInput
+from gleitzeit.core.files import OutsideRoots, confine_all, read_roots
 from gleitzeit.dsl.batch import file_key
 
 __all__ = ["BatchActivities"]
@@ -104,6 +105,17 @@ class BatchActivities:
     @activity.defn(name="files.list")
     async def list_files(self, inp: BatchListInput) -> BatchListing:
         """List the files under ``directory`` matching ``pattern``, store the listing, return its size."""
+        # Both directories inside the worker's and the run's roots, checked before either is looked at.
+        root_sets = read_roots(self._settings.file_roots, inp.file_roots)
+        for key, raw in (("directory", inp.directory), ("output_dir", inp.output_dir)):
+            if raw is None:
+                continue
+            try:
+                confine_all(raw, inp.base_dir, root_sets, what=f"batch {key}")
+            except OutsideRoots as exc:
+                raise non_retryable(
+                    str(exc), "PermissionDenied", key=key, path=raw, roots=[str(r) for r in exc.roots]
+                ) from None
         root = resolve_dir(inp.directory, inp.base_dir)
         if not root.is_dir():
             raise non_retryable(
@@ -246,6 +258,7 @@ class BatchActivities:
             method=inp.method,
             parameters=params,
             base_dir=inp.base_dir,
+            file_roots=inp.file_roots,
             timeout=inp.timeout,
             retry=inp.retry,
         )

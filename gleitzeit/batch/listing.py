@@ -44,6 +44,7 @@ async def list_files(inp: BatchInput) -> BatchListing:
                 pattern=inp.pattern,
                 base_dir=inp.base_dir,
                 output_dir=inp.output_dir,
+                file_roots=inp.file_roots,
                 inline_results_limit=inp.inline_results_limit,
             ),
             activity_id="gleitzeit:list-files",
@@ -55,6 +56,13 @@ async def list_files(inp: BatchInput) -> BatchListing:
         )
     except ActivityError as exc:
         message, error_type, _ = _describe_failure(exc, 5)
+        if error_type == "PermissionDenied":  # a directory outside the file roots
+            raise ApplicationError(
+                f"batch '{inp.name}': cannot list '{inp.directory}': {message}",
+                {"key": "directory", "code": "outside-file-roots"},
+                type="BatchForbidden",
+                non_retryable=True,
+            ) from None
         raise ApplicationError(
             f"batch '{inp.name}': cannot list '{inp.directory}': {message}",
             {"key": "directory", "code": "file-not-found" if error_type == "FileNotFound" else "invalid"},

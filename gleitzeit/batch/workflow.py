@@ -282,6 +282,7 @@ class BatchWorkflow:
             "method": inp.method,
             "parameters": params,
             "base_dir": inp.base_dir,
+            "file_roots": inp.file_roots,
             "results_dir": s.results_dir,
             "spill_dir": s.spill_dir,
             "inline": inline,

@@ -27,7 +27,7 @@ from gleitzeit.client.starter import (
 )
 from gleitzeit.config import Settings
 from gleitzeit.contracts.batch import BatchInput, BatchResult
-from gleitzeit.core.errors import GleitzeitError, Problem, ValidationError
+from gleitzeit.core.errors import GleitzeitError, PermissionDeniedError, Problem, ValidationError
 
 __all__ = ["start_batch", "translate_batch_failure", "wait_batch"]
 
@@ -98,4 +98,6 @@ def translate_batch_failure(exc: WorkflowFailureError, workflow_id: str) -> Glei
                 )
             ]
         )
+    if isinstance(cause, ApplicationError) and cause.type == "BatchForbidden":
+        return PermissionDeniedError(cause.message)
     return translate_workflow_failure(exc, workflow_id)

@@ -114,6 +114,9 @@ class NativeBackend:
         self._llm_ready = False
         self._models: list[str] | None = None
         self._watchdogs: set[asyncio.Task[bool]] = set()
+        # The roots every run started here carries (the REST API sets its own): each task's files are
+        # checked against them where they are opened. None: the workers' own rule.
+        self.run_roots: list[str] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -213,7 +216,13 @@ class NativeBackend:
             await self.ensure_llm()
         await self.ensure_worker()
         handle = await start_pipeline(
-            self.client, spec, bound, self.settings, workflow_id=workflow_id, request_eager_start=self.eager
+            self.client,
+            spec,
+            bound,
+            self.settings,
+            workflow_id=workflow_id,
+            request_eager_start=self.eager,
+            file_roots=self.run_roots,
         )
         self._watch_pickup(handle)
         return self._run(handle)
@@ -298,6 +307,8 @@ class NativeBackend:
             if earlier.inp.method.startswith("llm/"):
                 await self.ensure_llm()
             batch = earlier.inp.model_copy(update={"state": None})  # from the start: listed again
+            if self.run_roots is not None:  # resumed through the REST API: inside its roots
+                batch = batch.model_copy(update={"file_roots": self.run_roots})
             batch_handle = await start_batch(
                 self.client, batch, self.settings, workflow_id=new_id, resumed_from=workflow_id
             )
@@ -320,6 +331,8 @@ class NativeBackend:
                 request_eager_start=self.eager,
                 carried=carry.carried,
                 resumed_from=workflow_id,
+                # The earlier run's roots hold for its resumption too (the REST API's, when it resumes).
+                file_roots=self.run_roots if self.run_roots is not None else earlier.inp.file_roots,
             )
             run = self._run(handle)
         plan = plan.model_copy(update={"new_workflow_id": run.workflow_id})
@@ -349,7 +362,9 @@ class NativeBackend:
         spec = chat_spec(messages, model, options)
         await self.ensure_llm()
         await self.ensure_worker()
-        handle = await start_pipeline(self.client, spec, {}, self.settings, request_eager_start=self.eager)
+        handle = await start_pipeline(
+            self.client, spec, {}, self.settings, request_eager_start=self.eager, file_roots=self.run_roots
+        )
         self._watch_pickup(handle)
         try:
             execution = await self._run(handle).result()
@@ -440,6 +455,8 @@ class NativeBackend:
         if inp.method.startswith("llm/"):
             await self.ensure_llm()
         await self.ensure_worker()
+        if self.run_roots is not None:
+            inp = inp.model_copy(update={"file_roots": self.run_roots})
         handle = await start_batch(self.client, inp, self.settings, workflow_id=workflow_id)
         self._watch_pickup(handle)
         return self._run(handle, "batch")

@@ -6,6 +6,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -120,11 +121,13 @@ async def start_pipeline(
     carried: dict[str, Any] | None = None,
     resumed_from: str | None = None,
     attach_existing: bool = False,
+    file_roots: Sequence[str] | None = None,
 ) -> WorkflowHandle[Any, DagResult]:
     """Start ``spec`` with bound ``inputs``; ``carried`` and ``resumed_from`` make it a resumed run
     (see gleitzeit.client.resume). ``attach_existing``: when a run with ``workflow_id`` is running or
     has completed, return its handle instead of starting another (an idempotency key); a failed,
-    cancelled or terminated one is started afresh."""
+    cancelled or terminated one is started afresh. ``file_roots``: the roots every file its tasks open
+    must lie in (the REST API passes its own; None leaves it to the workers' configured roots)."""
     wid = workflow_id or spec.id and f"{spec.id}-{uuid.uuid4().hex[:8]}" or new_workflow_id(spec.name)
     dag_input = DagInput(
         spec=spec,
@@ -134,6 +137,7 @@ async def start_pipeline(
         resumed_from=resumed_from,
         # What produced each task's result, for a later resume to compare (gleitzeit.client.resume_plan).
         fingerprints=task_fingerprints(spec, inputs),
+        file_roots=list(file_roots) if file_roots is not None else None,
     )
     check_input_size(dag_input)
     memo: dict[str, Any] = {}

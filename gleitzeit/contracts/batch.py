@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from gleitzeit.contracts.spec import RetrySpec
+from gleitzeit.core.files import PATH_PATTERN
 from gleitzeit.core.limits import MAX_PARALLEL_LIMIT
 from gleitzeit.core.units import MAX_DURATION_SECONDS
 
@@ -57,15 +58,15 @@ class BatchOptions(BaseModel):
     """What a caller chooses for a batch: the files, the method and its parameters, where results go,
     per-file limits. ``BatchInput`` adds the rest; the REST API's ``BatchRequest`` is these fields."""
 
-    directory: str
-    pattern: str = "*"
+    directory: str = Field(pattern=PATH_PATTERN)
+    pattern: str = Field(default="*", min_length=1)
     # The task every file goes through: a method and its parameters (a template). The file is
     # handed over the way the original Gleitzeit did: file_path for llm text methods, image_path
     # for llm/vision, context.file_path for python/execute.
     method: str = "llm/chat"
     parameters: dict[str, Any] = Field(default_factory=dict)
     max_concurrent: int = Field(default=5, ge=1, le=MAX_PARALLEL_LIMIT)
-    output_dir: str | None = None
+    output_dir: str | None = Field(default=None, pattern=PATH_PATTERN)
     name: str = "batch"
     # Per-file attempt limits, as for a DAG task.
     timeout: float | None = Field(default=None, gt=0, le=MAX_DURATION_SECONDS)
@@ -85,6 +86,9 @@ class BatchInput(BatchOptions):
     files_per_run: int = Field(default=DEFAULT_FILES_PER_RUN, ge=1)
     # Carried across continue-as-new; None on the first run.
     state: BatchState | None = None
+    # The roots the run was started with (the REST API's): every file a task opens must lie inside
+    # them, on whichever worker runs it (gleitzeit.core.files.read_roots). None: the worker's own rule.
+    file_roots: list[str] | None = None
 
 
 class BatchState(BaseModel):
@@ -150,6 +154,8 @@ class BatchListInput(BaseModel):
     output_dir: str | None = None
     # Batches above this many files without an output_dir write their results under data_dir.
     inline_results_limit: int = 1000
+    # The run's roots (BatchInput.file_roots): the directories must lie inside them.
+    file_roots: list[str] | None = None
 
 
 class BatchListing(BaseModel):
@@ -186,6 +192,8 @@ class BatchFileCommon(BaseModel):
     # No results_dir (a small batch): keep each chunk's results in a scratch log while the batch runs,
     # so that a retried attempt finds the files it already finished.
     scratch: bool = False
+    # The run's roots (BatchInput.file_roots), for each file's task.
+    file_roots: list[str] | None = None
 
 
 class BatchFileInput(BatchFileCommon):

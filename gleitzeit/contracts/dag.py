@@ -28,6 +28,9 @@ class DagInput(BaseModel):
     # to compare; the workflow does not read it. In the input, not the memo: the SDK warns above 2 KiB
     # of memo, and 1,000 tasks take ~26 KB.
     fingerprints: dict[str, str] = Field(default_factory=dict)
+    # The roots the run was started with (the REST API's): every file a task opens must lie inside
+    # them, on whichever worker runs it (gleitzeit.core.files.read_roots). None: the worker's own rule.
+    file_roots: list[str] | None = None
 
 
 class TaskProgress(BaseModel):

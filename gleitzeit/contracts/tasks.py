@@ -29,6 +29,9 @@ class TaskInput(BaseModel):
     # The task's retry block: the worker's interceptor turns it into next_retry_delay for the
     # backoffs Temporal lacks (linear) and for jitter.
     retry: RetrySpec | None = None
+    # The roots the run was started with (the REST API's): every file a task opens must lie inside
+    # them, on whichever worker runs it (gleitzeit.core.files.read_roots). None: the worker's own rule.
+    file_roots: list[str] | None = None
 
 
 class LlmResult(BaseModel):

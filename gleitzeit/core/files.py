@@ -10,6 +10,12 @@ A directory a script may write (or have mounted) must lie inside the file roots:
 the current directory (:func:`file_roots_for`). :func:`confine` resolves symlinks first, so a link
 cannot lead out of them.
 
+A file a task reads (an LLM task's files and images, a script, a batch directory) is checked where it
+is opened, against the root sets of :func:`read_roots`: the worker's configured roots, and the roots
+the run was started with (the REST API's, carried in the run's input so that whichever worker runs a
+task enforces them). With neither, reads are not restricted: the worker's user runs its own
+pipelines, and an absolute path on the command line keeps working as in any other CLI tool.
+
 ``control_character`` finds what no path or id may hold: a NUL makes every OS call on a path raise
 ValueError (a 500 in the API, a failed task at run time), and the other C0/C1 controls turn log
 lines, web UI ids and terminal output into something else than they say.
@@ -17,6 +23,7 @@ lines, web UI ids and terminal output into something else than they say.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Sequence
@@ -27,14 +34,19 @@ from gleitzeit.core.errors import NotFoundError, PermissionDeniedError
 __all__ = [
     "MissingFile",
     "OutsideRoots",
+    "PATH_PATTERN",
     "confine",
+    "confine_all",
     "control_character",
     "file_roots_for",
     "find_directory",
     "find_file",
+    "read_roots",
 ]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# The same rule as a JSON Schema ``pattern`` (the REST API's schema says what its guard refuses).
+PATH_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
 
 
 def control_character(text: str) -> str | None:
@@ -68,9 +80,25 @@ def find_directory(raw: str, base_dir: str | None) -> Path | None:
     return next((c for c in _candidates(raw, base_dir) if c.is_dir()), None)
 
 
-def find_file(raw: str, base_dir: str | None, *, what: str = "file") -> Path:
-    """The first existing file among the candidates for ``raw`` (not resolved); :class:`MissingFile` if none."""
+def find_file(
+    raw: str, base_dir: str | None, *, what: str = "file", root_sets: Sequence[Sequence[Path]] = ()
+) -> Path:
+    """The first existing file among the candidates for ``raw`` (not resolved); :class:`MissingFile` if none.
+
+    With ``root_sets`` (:func:`read_roots`) only candidates inside every set are looked at, and the
+    one found is returned resolved (what was checked is what is opened); :class:`OutsideRoots` when
+    no candidate is inside, before anything is looked at, so the answer never tells whether a file
+    outside the roots exists.
+    """
     candidates = _candidates(raw, base_dir)
+    if root_sets:
+        inside: list[Path] = []
+        for candidate in candidates:
+            with contextlib.suppress(OutsideRoots):
+                inside.append(confine_all(str(candidate), None, root_sets, what=what))
+        if not inside:
+            confine_all(str(candidates[0]), None, root_sets, what=what)
+        candidates = inside
     for candidate in candidates:
         if candidate.is_file():
             return candidate
@@ -113,3 +141,24 @@ def confine(raw: str, base_dir: str | None, roots: Sequence[Path], *, what: str 
         "with GLEITZEIT_FILE_ROOTS",
         roots,
     )
+
+
+def read_roots(
+    configured: Sequence[str | os.PathLike[str]], carried: Sequence[str] | None
+) -> list[list[Path]]:
+    """The root sets a path a task opens must lie in, each: the worker's ``configured`` roots (when
+    set) and the roots the run was started with (``carried``, e.g. the REST API's; when set). A run
+    can only narrow what the worker allows, never widen it. Empty: no restriction."""
+    sets = [file_roots_for(roots, None) for roots in (configured, carried or []) if roots]
+    return [s for s in sets if s]
+
+
+def confine_all(
+    raw: str, base_dir: str | None, root_sets: Sequence[Sequence[Path]], *, what: str = "path"
+) -> Path:
+    """``raw`` resolved as :func:`confine` does, inside every one of ``root_sets`` (none: unchecked,
+    not resolved); :class:`OutsideRoots` naming the set it is outside of."""
+    path = Path(os.path.expanduser(raw))
+    for roots in root_sets:
+        path = confine(raw, base_dir, roots, what=what)
+    return path

@@ -93,9 +93,11 @@ class ScriptNotFound(ScriptFailure, NotFoundError):
 
 class SandboxRefused(ScriptFailure, PermissionDeniedError):
     """A path the task gives the script (``outputs_dir``, ``mounts``) lies outside the file roots, or
-    cannot be created there; the message names the task and the roots."""
+    cannot be created there, or the script file lies outside them; the message names the task and the
+    roots."""
 
     kind = "PermissionDenied"
+    # The roots do not change between attempts.
     retryable = False
 
 

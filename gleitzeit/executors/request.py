@@ -9,7 +9,7 @@ the script may use (``outputs_dir``, ``mounts``) resolved and confined to the wo
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,7 +17,14 @@ import pydantic
 from pydantic import BaseModel, Field
 
 from gleitzeit.config import DEFAULT_MAX_RESULT_BYTES, DEFAULT_SANDBOX_IMAGE, ExecutorKind, Settings
-from gleitzeit.core.files import MissingFile, OutsideRoots, confine, file_roots_for, find_file
+from gleitzeit.core.files import (
+    MissingFile,
+    OutsideRoots,
+    confine_all,
+    file_roots_for,
+    find_file,
+    read_roots,
+)
 from gleitzeit.core.units import parse_size
 from gleitzeit.dsl.params import PythonParams, runtime_problem
 from gleitzeit.dsl.params.python import DEFAULT_MEMORY
@@ -94,12 +101,16 @@ class ScriptRequest(BaseModel):
         attempt: int = 1,
         base_dir: str | None = None,
         attempt_timeout: float | None = None,
+        run_roots: list[str] | None = None,
     ) -> ScriptRequest:
         """Validate a task's ``parameters`` (already resolved by the workflow) with :class:`PythonParams`.
 
         Raises :class:`InvalidScriptParameters` naming the key, :class:`ScriptNotFound` naming
         every path tried, or :class:`SandboxRefused` for an ``outputs_dir`` or mount outside the file
-        roots (``settings.file_roots``; when empty, ``base_dir`` and the current directory). ``attempt_timeout`` is the activity's own timeout: the script's deadline is
+        roots (``settings.file_roots``; when empty, ``base_dir`` and the current directory), or for a
+        script file outside the roots that apply to reads (:func:`gleitzeit.core.files.read_roots`).
+        ``run_roots`` are the roots the run was started with (the REST API's): every path must also
+        lie inside them. ``attempt_timeout`` is the activity's own timeout: the script's deadline is
         kept inside it so a slow script ends as a clean ``ScriptTimeout``, not an activity timeout.
         """
         try:
@@ -115,8 +126,13 @@ class ScriptRequest(BaseModel):
                 task_id=task_id,
             ) from None
         raw_file = params.script_file
-        file = resolve_script(raw_file, base_dir, task_id=task_id) if raw_file is not None else None
-        outputs_dir, mounts = _host_paths(params, settings, base_dir, task_id)
+        read_sets = read_roots(settings.file_roots, run_roots)
+        file = (
+            resolve_script(raw_file, base_dir, task_id=task_id, root_sets=read_sets)
+            if raw_file is not None
+            else None
+        )
+        outputs_dir, mounts = _host_paths(params, settings, base_dir, task_id, run_roots)
 
         context = dict(params.context or {})
         argv: list[str] = []
@@ -155,20 +171,30 @@ class ScriptRequest(BaseModel):
         )
 
 
-def resolve_script(raw: str, base_dir: str | None, *, task_id: str | None = None) -> Path:
-    """A script path, found by :func:`gleitzeit.core.files.find_file` and resolved; ScriptNotFound if not."""
+def resolve_script(
+    raw: str,
+    base_dir: str | None,
+    *,
+    task_id: str | None = None,
+    root_sets: Sequence[Sequence[Path]] = (),
+) -> Path:
+    """A script path, found by :func:`gleitzeit.core.files.find_file` (inside ``root_sets``) and
+    resolved; ScriptNotFound if not, SandboxRefused when it lies outside the roots."""
     try:
-        return find_file(raw, base_dir).resolve()
+        return find_file(raw, base_dir, what="script", root_sets=root_sets).resolve()
     except MissingFile as exc:
         raise ScriptNotFound(
             f"python/execute: script '{raw}' not found (looked at: {exc.tried})", task_id=task_id
         ) from None
+    except OutsideRoots as exc:
+        raise SandboxRefused(f"python/execute: task '{task_id}': {exc}", task_id=task_id) from None
 
 
 def _host_paths(
-    params: PythonParams, settings: Settings, base_dir: str | None, task_id: str
+    params: PythonParams, settings: Settings, base_dir: str | None, task_id: str, run_roots: list[str] | None
 ) -> tuple[Path | None, list[HostMount]]:
-    """``outputs_dir`` and ``mounts`` resolved (relative to ``base_dir``), each inside the file roots.
+    """``outputs_dir`` and ``mounts`` resolved (relative to ``base_dir``), each inside the file roots
+    (and inside the run's own roots, ``run_roots``, when it carries them).
 
     Checked here, on the resolved values, whatever ``validate`` saw: a path that came from a
     reference is only known now, and the worker's roots are the ones that count.
@@ -179,12 +205,12 @@ def _host_paths(
     declared.extend((f"mounts[{i}]", m.path, m.mode) for i, m in enumerate(params.mounts or []))
     if not declared:
         return None, []
-    roots = file_roots_for(settings.file_roots, base_dir)
+    root_sets = [file_roots_for(settings.file_roots, base_dir), *read_roots([], run_roots)]
     by_path: dict[Path, HostMount] = {}
     outputs_dir: Path | None = None
     for key, raw, mode in declared:
         try:
-            path = confine(raw, base_dir, roots, what=key)
+            path = confine_all(raw, base_dir, root_sets, what=key)
         except OutsideRoots as exc:
             raise SandboxRefused(f"python/execute: task '{task_id}': {exc}", task_id=task_id) from None
         if path in _RESERVED_EXACT or any(path == t or path.is_relative_to(t) for t in _RESERVED_TREES):

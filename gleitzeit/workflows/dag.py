@@ -63,6 +63,7 @@ class DagWorkflow:
     def __init__(self) -> None:
         self._spec: WorkflowSpec | None = None
         self._inputs: dict[str, Any] = {}
+        self._file_roots: list[str] | None = None
         self._state: dict[str, TaskProgress] = {}
         self._results: dict[str, Any] = {}
         self._status: str = "running"
@@ -112,6 +113,7 @@ class DagWorkflow:
         spec = inp.spec
         self._spec = spec
         self._inputs = dict(inp.inputs)
+        self._file_roots = inp.file_roots
         self._primary = references.primary_fields_for(spec)
         self._state = {t.id: TaskProgress(task_id=t.id, name=t.name, method=t.method) for t in spec.tasks}
         self._counts["pending"] = len(spec.tasks)
@@ -407,6 +409,7 @@ class DagWorkflow:
             method=task.method,
             parameters=params,
             base_dir=spec.base_dir,
+            file_roots=self._file_roots,
             timeout=opts.start_to_close.total_seconds(),
             retry=default_retry(task),
         )

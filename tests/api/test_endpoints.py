@@ -206,6 +206,31 @@ async def test_paths_outside_the_roots_are_403(http: httpx.AsyncClient, path: st
     assert "outside the directories" in error_of(response)["message"]
 
 
+async def test_a_path_built_at_run_time_outside_the_roots_fails_its_task(http: httpx.AsyncClient) -> None:
+    # Only known once the run resolves ${inputs.p}: the worker refuses it where it opens the file.
+    yaml = (
+        "name: late\ninputs:\n  p: {type: string}\ntasks:\n  - id: read\n    method: llm/chat\n"
+        "    parameters: {model: m, prompt: p, file_path: '${inputs.p}'}\n"
+    )
+    response = await http.post(
+        "/v1/workflows", json={"yaml": yaml, "inputs": {"p": "/etc/passwd"}, "wait": True}
+    )
+    assert response.status_code == 424, response.text
+    error = error_of(response)
+    assert (error["task_id"], error["cause_type"], error["attempts"]) == ("read", "PermissionDenied", 1)
+    assert "/etc/passwd" in error["message"] and "outside the file roots" in error["message"]
+
+
+async def test_a_method_the_path_lacks_is_405_with_allow(http: httpx.AsyncClient) -> None:
+    for method, path, allowed in (
+        ("TRACE", "/v1/workflows", {"GET", "POST"}),
+        ("PUT", "/v1/health", {"GET"}),
+    ):
+        response = await http.request(method, path)
+        assert response.status_code == 405, response.text
+        assert allowed <= {m.strip() for m in response.headers["allow"].split(",")}
+
+
 async def test_start_poll_progress_logs_and_result(http: httpx.AsyncClient) -> None:
     yaml = (
         "name: api run\ntasks:\n  - id: a\n    method: python/execute\n    parameters: {code: 'print(5)'}\n"

@@ -180,6 +180,7 @@ async def _start(
         workflow_id=workflow_id,
         request_eager_start=backend.eager,
         attach_existing=opts.workflow_id is not None,
+        file_roots=backend.run_roots,
     )
     return NativeRun(handle, "workflow", web_url(backend.settings, handle.id))
 

@@ -18,8 +18,14 @@ from gleitzeit.api.deps import backend_of
 from gleitzeit.core.errors import AuthenticationError, GleitzeitError
 
 __all__ = [
+    "OLLAMA_ERRORS",
+    "OPENAI_ERRORS",
+    "OllamaErrorBody",
+    "OpenAIErrorBody",
     "compat_error_response",
+    "compat_responses",
     "compat_token",
+    "openapi_body",
     "llm_server_get",
     "parse_body",
     "read_json",
@@ -28,6 +34,80 @@ __all__ = [
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 LLM_SERVER_TIMEOUT = 10.0
+
+
+class OpenAIErrorDetail(pydantic.BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class OpenAIErrorBody(pydantic.BaseModel):
+    """OpenAI's error answer (what its SDKs parse), for every error under ``/v1`` here."""
+
+    error: OpenAIErrorDetail
+
+
+class OllamaErrorBody(pydantic.BaseModel):
+    """Ollama's error answer, for every error under ``/api``."""
+
+    error: str
+
+
+_DESCRIPTIONS = {
+    400: "a body that is not JSON, a parameter the method refuses, an unsupported feature or header",
+    401: "no token, or a wrong one",
+    404: "the model is not on the LLM server",
+    409: "the run was cancelled",
+    422: "the body does not have the documented shape (each problem named)",
+    500: "an unexpected error (logged by the server)",
+    502: "the LLM call failed after its attempts",
+    503: "the LLM server or Temporal is not reachable",
+    504: "the call took longer than allowed",
+}
+# What a route that runs a call answers besides 200 (calls.py maps a failed run to these).
+OPENAI_ERRORS = (400, 401, 404, 409, 422, 500, 502, 503, 504)
+OLLAMA_ERRORS = (400, 401, 404, 409, 500, 502, 503, 504)
+
+
+def openapi_body(model: type[pydantic.BaseModel]) -> dict[str, Any]:
+    """A route's documented JSON body (``openapi_extra``), for routes that read the body themselves to
+    answer errors in their API's shape. The nested models are written inline: the document's
+    components do not hold them."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {k: inline(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inline(schema)}}}}
+
+
+def compat_responses(
+    body: type[pydantic.BaseModel],
+    *statuses: int,
+    ok: tuple[str, ...] = ("application/json",),
+    has_body: bool = True,
+) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a compatible route: 200 in the ``ok`` media types (JSON, or a stream),
+    each error status with the shape of the API it follows (``body``), and 413 for a route that takes
+    a body (``has_body``)."""
+    answers: dict[int | str, dict[str, Any]] = {
+        200: {"description": "the answer", "content": {media: {} for media in ok}}
+    }
+    for status in statuses:
+        answers[status] = {"model": body, "description": _DESCRIPTIONS.get(status, "error")}
+    if has_body:  # the body limit answers before any route, in the caller's shape too (api.limits)
+        answers[413] = {"model": body, "description": "a body over the API's limit"}
+    return answers
 
 
 def compat_error_response(request: Request, exc: CompatError) -> JSONResponse:

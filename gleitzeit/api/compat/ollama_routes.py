@@ -11,25 +11,110 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from gleitzeit.api.compat.calls import CompatError, call_options, run_call, stream_call
-from gleitzeit.api.compat.common import llm_server_get, read_json, run_headers
+from gleitzeit.api.compat.common import (
+    OLLAMA_ERRORS,
+    OllamaErrorBody,
+    compat_responses,
+    llm_server_get,
+    openapi_body,
+    parse_body,
+    read_json,
+    run_headers,
+)
 from gleitzeit.core.version import __version__
 from gleitzeit.dsl.params import OLLAMA_OPTION_KEYS
 from gleitzeit.llm_server.ollama_shapes import OllamaStreamTranslator, load_response
 from gleitzeit.llm_server.routes.common import NDJSON, ndjson
 from gleitzeit.llm_server.routes.models import OLLAMA_API_VERSION
 
-__all__ = ["router"]
+__all__ = [
+    "OllamaChatRequest",
+    "OllamaEmbedRequest",
+    "OllamaEmbeddingsRequest",
+    "OllamaGenerateRequest",
+    "OllamaMessage",
+    "router",
+]
 
 router = APIRouter(prefix="/api", tags=["ollama-compatible"])
 
 # Request keys passed on to the task as they are (the same names as the task parameters).
 _PASSED = ("format", "keep_alive", "think", "system")
+
+
+# The documented bodies. The routes read the JSON themselves, as Ollama does (unknown keys and options
+# are ignored, ``name`` works for ``model``), so these only tell clients (and the OpenAPI document) the
+# shape; the task's parameter model checks the values.
+class _OllamaBody(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    model: str = Field(min_length=1, description="the model (Ollama's older `name` works too)")
+
+
+class OllamaMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str | None  # required, as the task's messages take it (null: empty)
+    images: list[str] | None = None
+    tool_calls: Any = None
+    name: Any = None
+
+
+# Ollama's options this server passes on (the types the task's parameters take); others are ignored.
+_OPTION_TYPES: dict[str, Any] = {
+    "stop": str | list[str] | None,
+    **{k: int | None for k in ("top_k", "seed", "num_ctx", "num_predict", "repeat_last_n", "mirostat")},
+    **{k: int | None for k in ("num_keep", "num_batch", "num_thread")},
+}
+OllamaOptions = create_model(  # type: ignore[call-overload]
+    "OllamaOptions",
+    __config__=ConfigDict(extra="allow", strict=True),
+    **{k: (_OPTION_TYPES.get(k, float | None), None) for k in OLLAMA_OPTION_KEYS},
+)
+
+
+class _OllamaGenerating(_OllamaBody):
+    stream: bool | None = Field(default=None, description="default: true (NDJSON lines)")
+    options: OllamaOptions | None = None  # type: ignore[valid-type]
+    format: Literal["json"] | dict[str, Any] | None = None
+    keep_alive: str | float | None = None
+    think: bool | Literal["low", "medium", "high"] | None = None
+    system: str | None = None
+
+
+class OllamaChatRequest(_OllamaGenerating):
+    messages: list[OllamaMessage] | None = Field(default=None, description="none or empty: load the model")
+
+
+class OllamaGenerateRequest(_OllamaGenerating):
+    prompt: str | None = Field(default=None, description="none or empty: load the model")
+
+
+class OllamaEmbedRequest(_OllamaBody):
+    input: str | Annotated[list[str], Field(min_length=1)]
+    truncate: bool | None = None
+
+
+class OllamaEmbeddingsRequest(_OllamaBody):
+    prompt: str | None = None
+
+
+async def _body(request: Request, model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON body, in the documented shape (400 naming each problem otherwise); the values are
+    checked by the task's parameter model when the call starts."""
+    body = await read_json(request)
+    if "model" not in body and "name" in body:
+        body = {**body, "model": body["name"]}
+    parse_body(model, body, status=400)
+    return body
 
 
 def _model(body: dict[str, Any]) -> str:
@@ -87,9 +172,14 @@ async def _answer(
     return StreamingResponse(lines(), media_type=NDJSON, headers=run_headers(workflow_id))
 
 
-@router.post("/chat", summary="Ollama-compatible chat, run durably (NDJSON unless stream is false)")
+@router.post(
+    "/chat",
+    responses=compat_responses(OllamaErrorBody, *OLLAMA_ERRORS, ok=("application/json", NDJSON)),
+    openapi_extra=openapi_body(OllamaChatRequest),
+    summary="Ollama-compatible chat, run durably (NDJSON unless stream is false)",
+)
 async def chat(request: Request) -> Response:
-    body = await read_json(request)
+    body = await _body(request, OllamaChatRequest)
     params = _params(body)
     messages = body.get("messages") or []
     if not isinstance(messages, list):
@@ -103,9 +193,14 @@ async def chat(request: Request) -> Response:
     return await _answer(request, "POST /api/chat", "llm/chat", params, chat=True, stream=stream)
 
 
-@router.post("/generate", summary="Ollama-compatible generate, run durably (NDJSON unless stream is false)")
+@router.post(
+    "/generate",
+    responses=compat_responses(OllamaErrorBody, *OLLAMA_ERRORS, ok=("application/json", NDJSON)),
+    openapi_extra=openapi_body(OllamaGenerateRequest),
+    summary="Ollama-compatible generate, run durably (NDJSON unless stream is false)",
+)
 async def generate(request: Request) -> Response:
-    body = await read_json(request)
+    body = await _body(request, OllamaGenerateRequest)
     params = _params(body)
     prompt = body.get("prompt") or ""
     if not isinstance(prompt, str):
@@ -119,10 +214,15 @@ async def generate(request: Request) -> Response:
     return await _answer(request, "POST /api/generate", "llm/generate", params, chat=False, stream=stream)
 
 
-@router.post("/embed", summary="Ollama-compatible embeddings of one text or many, run durably")
+@router.post(
+    "/embed",
+    responses=compat_responses(OllamaErrorBody, *OLLAMA_ERRORS),
+    openapi_extra=openapi_body(OllamaEmbedRequest),
+    summary="Ollama-compatible embeddings of one text or many, run durably",
+)
 async def embed(request: Request) -> Response:
     started = time.perf_counter()
-    body = await read_json(request)
+    body = await _body(request, OllamaEmbedRequest)
     name = _model(body)
     texts = body.get("input", [])
     texts = [texts] if isinstance(texts, str) else texts
@@ -146,9 +246,14 @@ async def embed(request: Request) -> Response:
     )
 
 
-@router.post("/embeddings", summary="Ollama's legacy embeddings endpoint (one prompt), run durably")
+@router.post(
+    "/embeddings",
+    responses=compat_responses(OllamaErrorBody, *OLLAMA_ERRORS),
+    openapi_extra=openapi_body(OllamaEmbeddingsRequest),
+    summary="Ollama's legacy embeddings endpoint (one prompt), run durably",
+)
 async def embeddings(request: Request) -> Response:
-    body = await read_json(request)
+    body = await _body(request, OllamaEmbeddingsRequest)
     name = _model(body)
     prompt = body.get("prompt") or ""
     if not isinstance(prompt, str):
@@ -162,22 +267,39 @@ async def embeddings(request: Request) -> Response:
     return JSONResponse({"embedding": vectors[0]}, headers=run_headers(workflow_id))
 
 
-@router.get("/tags", summary="The LLM server's models, in Ollama's shape")
+@router.get(
+    "/tags",
+    responses=compat_responses(OllamaErrorBody, 400, 401, 404, 500, 503),
+    summary="The LLM server's models, in Ollama's shape",
+)
 async def tags(request: Request) -> Response:
     return JSONResponse(await llm_server_get(request, "/api/tags"))
 
 
-@router.get("/ps", summary="The LLM server's loaded models, in Ollama's shape")
+@router.get(
+    "/ps",
+    responses=compat_responses(OllamaErrorBody, 400, 401, 404, 500, 503),
+    summary="The LLM server's loaded models, in Ollama's shape",
+)
 async def ps(request: Request) -> Response:
     return JSONResponse(await llm_server_get(request, "/api/ps"))
 
 
-@router.post("/show", summary="One model's details, in Ollama's shape")
+@router.post(
+    "/show",
+    responses=compat_responses(OllamaErrorBody, 400, 401, 404, 500, 503),
+    openapi_extra=openapi_body(_OllamaBody),
+    summary="One model's details, in Ollama's shape",
+)
 async def show(request: Request) -> Response:
-    body = await read_json(request)
+    body = await _body(request, _OllamaBody)
     return JSONResponse(await llm_server_get(request, "/api/show", {"model": _model(body)}))
 
 
-@router.get("/version", summary="The Ollama API version this server follows")
+@router.get(
+    "/version",
+    responses=compat_responses(OllamaErrorBody, 401, has_body=False),
+    summary="The Ollama API version this server follows",
+)
 async def version() -> Response:
     return JSONResponse({"version": OLLAMA_API_VERSION, "gleitzeit": __version__})

@@ -12,14 +12,22 @@ import json
 import struct
 import time
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from gleitzeit.api.compat.calls import CallOptions, CompatError, call_options, run_call, stream_call
-from gleitzeit.api.compat.common import parse_body, read_json, run_headers
+from gleitzeit.api.compat.common import (
+    OPENAI_ERRORS,
+    OpenAIErrorBody,
+    compat_responses,
+    openapi_body,
+    parse_body,
+    read_json,
+    run_headers,
+)
 
 __all__ = ["ChatCompletionRequest", "CompletionRequest", "EmbeddingRequest", "router"]
 
@@ -31,9 +39,23 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+# The content parts this server takes: text (others are refused with a 400 that says so).
+_TEXT_PARTS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["type"],
+        "properties": {"type": {"const": "text"}, "text": {"type": ["string", "null"]}},
+    },
+}
+
+
 class ChatMessage(_Request):
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[dict[str, Any]] | None = None
+    content: Annotated[
+        str | list[dict[str, Any]] | None,
+        WithJsonSchema({"anyOf": [{"type": "string"}, _TEXT_PARTS, {"type": "null"}]}),
+    ] = None
 
 
 class _Sampling(_Request):
@@ -57,21 +79,16 @@ class ChatCompletionRequest(_Sampling):
 
 
 class CompletionRequest(_Sampling):
-    prompt: str | list[str]
+    prompt: str | Annotated[list[str], Field(min_length=1, max_length=1)] = Field(
+        description="one prompt per call (a list of one string at most)"
+    )
 
 
 class EmbeddingRequest(_Request):
     model: str = Field(min_length=1)
-    input: str | list[str]
+    input: str | Annotated[list[str], Field(min_length=1)]
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: int | None = Field(default=None, ge=1)
-
-
-def _openapi(model: type[BaseModel]) -> dict[str, Any]:
-    """The route's documented body (it reads the body itself, to answer errors in OpenAI's shape)."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    schema.pop("$defs", None)
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def _content(message: ChatMessage) -> str:
@@ -202,8 +219,9 @@ async def _answer(
 
 @router.post(
     "/chat/completions",
+    responses=compat_responses(OpenAIErrorBody, *OPENAI_ERRORS, ok=("application/json", "text/event-stream")),
     summary="OpenAI-compatible chat completion, run durably",
-    openapi_extra=_openapi(ChatCompletionRequest),
+    openapi_extra=openapi_body(ChatCompletionRequest),
 )
 async def chat_completions(request: Request) -> Response:
     opts = call_options(request)
@@ -221,8 +239,9 @@ async def chat_completions(request: Request) -> Response:
 
 @router.post(
     "/completions",
+    responses=compat_responses(OpenAIErrorBody, *OPENAI_ERRORS, ok=("application/json", "text/event-stream")),
     summary="OpenAI-compatible text completion, run durably",
-    openapi_extra=_openapi(CompletionRequest),
+    openapi_extra=openapi_body(CompletionRequest),
 )
 async def completions(request: Request) -> Response:
     opts = call_options(request)
@@ -237,8 +256,9 @@ async def completions(request: Request) -> Response:
 
 @router.post(
     "/embeddings",
+    responses=compat_responses(OpenAIErrorBody, *OPENAI_ERRORS),
     summary="OpenAI-compatible embeddings, run durably",
-    openapi_extra=_openapi(EmbeddingRequest),
+    openapi_extra=openapi_body(EmbeddingRequest),
 )
 async def embeddings(request: Request) -> Response:
     opts = call_options(request)
