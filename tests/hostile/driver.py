@@ -16,6 +16,7 @@ import signal
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 HEADROOM = 1024**3
 ALARM_SECONDS = 20
@@ -63,7 +64,16 @@ def _run_one(cli_main: object, path: str, workdir: str) -> dict[str, object]:
 
 
 def main(paths: list[str]) -> None:
+    # The CLI imports what a command needs inside the command, and builds each method's parameter
+    # model on first use: do both once here, so that no child pays them again.
+    import rich.console  # noqa: F401
+    import rich.markup  # noqa: F401
+
     from gleitzeit.cli import main as cli_main  # warm: imported once, before any fork
+    from gleitzeit.dsl.loader import load_workflow
+
+    for example in ("hello_chain.yaml", "foreach.yaml", "python_data.yaml"):
+        load_workflow(Path(__file__).resolve().parents[2] / "examples" / example)
 
     with tempfile.TemporaryDirectory() as workdir:
         for path in paths:
