@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from gleitzeit.api import batch, compat, files, llm, ops, status, workflows
+from gleitzeit.api import batch, compat, files, llm, ops, schedules, status, workflows
 from gleitzeit.api.auth import require_token
 from gleitzeit.api.errors import install_error_handlers
 from gleitzeit.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
@@ -76,7 +76,7 @@ def create_app(
     app.include_router(status.health_router)
     app.include_router(ops.router)  # /metrics and /v1/ready: probes carry no token
     protected = [Depends(require_token)]
-    for module in (workflows, files, llm, batch, status):
+    for module in (workflows, schedules, files, llm, batch, status):
         app.include_router(module.router, dependencies=protected)
     compat.install(app)  # OpenAI's and Ollama's API shapes (gleitzeit.api.compat)
     return app

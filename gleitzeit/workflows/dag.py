@@ -131,7 +131,8 @@ class DagWorkflow:
         # Refused here, the caller gets the reason and nothing enters the history.
         refusal = self._approvals.refusal(answer, self._tasks, self._state)
         if refusal is not None:
-            raise ApplicationError(refusal, type="ApprovalRefused", non_retryable=True)
+            kind, message = refusal
+            raise ApplicationError(message, type=kind, non_retryable=True)
 
     # -- run ---------------------------------------------------------------------------------------
 

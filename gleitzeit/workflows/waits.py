@@ -35,7 +35,20 @@ with workflow.unsafe.imports_passed_through():
     from gleitzeit.contracts.spec import TaskSpec
     from gleitzeit.dsl.params import ApprovalParams, SleepParams, UntilParams, parse_at, runtime_problem
 
-__all__ = ["Approvals", "Wait", "describe_seconds", "plan_wait"]
+__all__ = [
+    "NOT_WAITING",
+    "NO_SUCH_TASK",
+    "REFUSED_ANSWER",
+    "Approvals",
+    "Wait",
+    "describe_seconds",
+    "plan_wait",
+]
+
+# The ApplicationError types of a refused answer (the client maps them: 404, 409, 422).
+NO_SUCH_TASK = "NoSuchApproval"
+NOT_WAITING = "ApprovalNotWaiting"
+REFUSED_ANSWER = "ApprovalRefused"
 
 PROMPT_SHOWN = 500  # characters of a prompt in the web UI's current details
 
@@ -100,35 +113,51 @@ class Approvals:
 
     def refusal(
         self, answer: ApprovalAnswer, tasks: dict[str, TaskSpec], states: dict[str, TaskProgress]
-    ) -> str | None:
-        """Why ``answer`` is refused (the update's validator), or None when it is accepted. Pure."""
+    ) -> tuple[str, str] | None:
+        """(error type, why) ``answer`` is refused (the update's validator), or None when it is
+        accepted. Pure."""
         task_id = answer.task_id
         approvals = [t for t, spec in tasks.items() if spec.method == "human/approval"]
         if task_id not in tasks:
             known = ", ".join(approvals[:10]) or "none"
-            return f"this run has no task '{task_id}' (its human/approval tasks: {known})"
+            return NO_SUCH_TASK, f"this run has no task '{task_id}' (its human/approval tasks: {known})"
         method = tasks[task_id].method
         if method != "human/approval":
-            return f"task '{task_id}' is a {method} task, not a human/approval: there is nothing to approve"
+            return (
+                NO_SUCH_TASK,
+                f"task '{task_id}' is a {method} task, not a human/approval: nothing to approve",
+            )
         pending = self.pending.get(task_id)
         if pending is None:
             state = states[task_id].state
             if state in ("pending", "running"):
-                return f"task '{task_id}' is not waiting for an answer yet ({state}): try again when it is"
-            return f"task '{task_id}' is not waiting for an answer: it is {state} (answered or ended before)"
+                return (
+                    NOT_WAITING,
+                    f"task '{task_id}' is not waiting for an answer yet ({state}): try again when it is",
+                )
+            return (
+                NOT_WAITING,
+                f"task '{task_id}' is not waiting for an answer: it is {state} (answered or ended before)",
+            )
         if pending.answer is not None:
-            return f"task '{task_id}' was already answered"
+            return NOT_WAITING, f"task '{task_id}' was already answered"
         params = pending.wait.approval
         assert params is not None
         if params.approvers and answer.by not in params.approvers:
             who = f"'{answer.by}'" if answer.by else "an answer without a name (--by)"
-            return f"{who} is not among the approvers of task '{task_id}': {', '.join(params.approvers)}"
+            return (
+                REFUSED_ANSWER,
+                f"{who} is not among the approvers of task '{task_id}': {', '.join(params.approvers)}",
+            )
         if answer.approved and params.schema_ is not None:
             validator = validator_for(params.schema_)(params.schema_)
             error = next(iter(validator.iter_errors(answer.data)), None)
             if error is not None:
                 where = "/".join(str(p) for p in error.absolute_path)
-                return f"the data does not match task '{task_id}''s schema{f' at {where}' if where else ''}: {error.message}"
+                return (
+                    REFUSED_ANSWER,
+                    f"the data does not match task '{task_id}''s schema{f' at {where}' if where else ''}: {error.message}",
+                )
         return None
 
     def answer(self, answer: ApprovalAnswer, now: datetime) -> dict[str, Any]:

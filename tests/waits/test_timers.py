@@ -3,14 +3,18 @@ days of waiting pass in seconds, and the run's history holds one timer, no activ
 
 from __future__ import annotations
 
-from datetime import timedelta
+import io
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from gleitzeit.cli.app import app
+from gleitzeit.cli.progress import print_changes, task_note
+from gleitzeit.contracts.dag import TaskProgress, WorkflowProgress
 from gleitzeit.testing import PipelineTest
 
 pytestmark = pytest.mark.timeout(120)
@@ -141,3 +145,20 @@ tasks:
     result = CliRunner().invoke(app, ["validate", str(path)])
     assert result.exit_code == 0, result.output
     assert f"{path}:6: warning: task 'ask', key 'parameters': this approval has no timeout" in result.output
+
+
+def test_the_run_progress_shows_a_waiting_approval_and_how_to_answer_it() -> None:
+    now = datetime(2026, 12, 24, 6, 0, tzinfo=UTC)
+    tasks = [
+        TaskProgress(task_id="ask", method="human/approval", state="waiting", prompt="Ship it?", until=now),
+        TaskProgress(task_id="nap", method="time/sleep", state="waiting", until=now),
+    ]
+    progress = WorkflowProgress(workflow_id="wf-1", name="p", total=2, waiting=2, tasks=tasks)
+    console = Console(file=io.StringIO(), width=200)
+    print_changes(console)(progress)
+    lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert lines == [
+        "[0/2] ask: waiting (Ship it? (answer: gleitzeit approve wf-1 ask [--reject]))",
+        "[0/2] nap: waiting (until 2026-12-24T06:00:00+00:00)",
+    ]
+    assert task_note(progress, tasks[0]).startswith("Ship it?")
