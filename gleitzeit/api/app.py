@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from gleitzeit.api import batch, compat, files, llm, ops, status, workflows
+from gleitzeit.api import batch, compat, files, llm, ops, schedules, status, workflows
 from gleitzeit.api.auth import require_token
 from gleitzeit.api.errors import COMMON_ERRORS, error_responses, install_error_handlers
 from gleitzeit.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
@@ -80,7 +80,7 @@ def create_app(
     app.include_router(status.health_router)
     app.include_router(ops.router)  # /metrics and /v1/ready: probes carry no token
     protected = [Depends(require_token)]
-    for module in (workflows, files, llm, batch, status):
+    for module in (workflows, schedules, files, llm, batch, status):
         # The OpenAPI document lists every status a route answers, each with the ErrorBody schema.
         app.include_router(module.router, dependencies=protected, responses=error_responses(*COMMON_ERRORS))
     compat.install(app)  # OpenAI's and Ollama's API shapes (gleitzeit.api.compat)

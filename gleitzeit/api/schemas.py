@@ -8,11 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gleitzeit.client.models import ModelInfo
 from gleitzeit.contracts.batch import BatchOptions
+from gleitzeit.contracts.dag import TaskProgress
 from gleitzeit.core.files import PATH_PATTERN
 from gleitzeit.core.models import ResumePlan
 from gleitzeit.core.units import MAX_DURATION_SECONDS
 
 __all__ = [
+    "ApprovalRequest",
     "BatchRequest",
     "ChatRequest",
     "ChatResponse",
@@ -80,6 +82,15 @@ class WorkflowRequest(_Strict):
     )
 
 
+class ApprovalRequest(_Strict):
+    """An answer to a waiting ``human/approval`` task (``gleitzeit approve``)."""
+
+    approved: bool = Field(default=True, description="false rejects: the task fails with the reason")
+    data: Any = Field(default=None, description="checked against the task's schema, when it has one")
+    reason: str | None = None
+    by: str | None = Field(default=None, description="who answers (checked against the task's approvers)")
+
+
 class ResumeRequest(_Strict):
     """Resume an ended run. The pipeline is optional (the earlier run's when none): at most one of
     ``path``, ``yaml`` or ``spec``, as for starting a workflow."""
@@ -110,6 +121,11 @@ class RunInfo(BaseModel):
         "its task queue (``message`` says which and what to do)",
     )
     message: str | None = None
+    waiting: list[TaskProgress] = Field(
+        default_factory=list,
+        description="tasks waiting on a timer or for an approval (with its prompt); answer an approval "
+        "with POST /v1/workflows/{id}/tasks/{task}/approval",
+    )
 
 
 class ChatRequest(_Strict):

@@ -1,4 +1,4 @@
-"""``/v1/workflows``: start, list, inspect, wait for, cancel and read the logs of runs."""
+"""``/v1/workflows``: start, list, inspect, wait for, cancel, answer approvals of and read the logs of runs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ from starlette.concurrency import run_in_threadpool
 from gleitzeit.api.deps import backend_of, guard_of, settings_of
 from gleitzeit.api.errors import BODY_ERRORS, error_responses
 from gleitzeit.api.limits import MAX_PIPELINE_BYTES
-from gleitzeit.api.schemas import ResultPending, ResumeRequest, ResumeResponse, RunInfo, WorkflowRequest
+from gleitzeit.api.schemas import (
+    ApprovalRequest,
+    ResultPending,
+    ResumeRequest,
+    ResumeResponse,
+    RunInfo,
+    WorkflowRequest,
+)
 from gleitzeit.client.native_run import NativeRun
 from gleitzeit.contracts.spec import WorkflowSpec
 from gleitzeit.core.errors import NotFoundError, Problem, ValidationError
@@ -117,6 +124,7 @@ async def get_workflow(workflow_id: str, request: Request) -> RunInfo:
     if info.status == "running":
         info.message = await run.waiting_for_worker()
         info.waiting_for_worker = info.message is not None
+        info.waiting = await run.waiting_tasks()
     return info
 
 
@@ -166,6 +174,18 @@ async def cancel_workflow(workflow_id: str, request: Request) -> RunInfo:
     run = await backend_of(request).get_workflow(workflow_id)
     await run.cancel()
     return run_info(run, (await run.status()).value)
+
+
+@router.post(
+    "/{workflow_id}/tasks/{task_id}/approval",
+    responses=error_responses(404, 409, 422, 503),
+    summary="Answer a waiting human/approval task (approve, or reject with approved: false)",
+)
+async def approve_task(
+    workflow_id: str, task_id: str, body: ApprovalRequest, request: Request
+) -> dict[str, Any]:
+    run = await backend_of(request).get_workflow(workflow_id)
+    return await run.approve(task_id, body.approved, body.data, body.reason, body.by)
 
 
 @router.post(

@@ -26,6 +26,8 @@ from gleitzeit.cli import status as _status  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import list as _list  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import result as _result  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import cancel as _cancel  # noqa: F401,E402  isort: skip
+from gleitzeit.cli import approve as _approve  # noqa: F401,E402  isort: skip
+from gleitzeit.cli import schedule as _schedule  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import resume as _resume  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import chat as _chat  # noqa: F401,E402  isort: skip
 from gleitzeit.cli import batch as _batch  # noqa: F401,E402  isort: skip

@@ -16,23 +16,35 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from temporalio.client import WorkflowHandle
 
-from gleitzeit.contracts.dag import WorkflowProgress
+from gleitzeit.contracts.dag import TaskProgress, WorkflowProgress
 from gleitzeit.workflows.dag import DagWorkflow
 
 if TYPE_CHECKING:
     from gleitzeit.services.runtime import LocalRuntime
 
-__all__ = ["STATE_STYLE", "announce_start", "print_changes", "watch_progress", "watching"]
+__all__ = ["STATE_STYLE", "announce_start", "print_changes", "task_note", "watch_progress", "watching"]
 
 STATE_STYLE = {
     "pending": ("·", "dim"),
     "running": ("▶", "cyan"),
+    "waiting": ("⏸", "yellow"),
     "completed": ("✓", "green"),
     "failed": ("✗", "red"),
     "skipped": ("↷", "yellow"),
     "cancelled": ("■", "magenta"),
 }
 POLL_INTERVAL = 0.4
+
+
+def task_note(progress: WorkflowProgress, t: TaskProgress) -> str:
+    """What a task's row says: its error or reason; for a waiting task what it waits for (and for an
+    approval the command that answers it)."""
+    if t.state == "waiting":
+        if t.prompt is not None:
+            return f"{t.prompt} (answer: gleitzeit approve {progress.workflow_id} {t.task_id} [--reject])"
+        if t.until is not None:
+            return f"until {t.until.isoformat(timespec='seconds')}"
+    return t.error or t.reason or ""
 
 
 async def _query(handle: WorkflowHandle[Any, Any]) -> WorkflowProgress | None:
@@ -52,11 +64,11 @@ def _table(progress: WorkflowProgress, limit: int = 25) -> Table:
     rows = progress.tasks
     # On big runs show what is moving: running and failed first, then the rest in order.
     if len(rows) > limit:
-        rank = {"running": 0, "failed": 1, "pending": 3}
+        rank = {"waiting": 0, "running": 0, "failed": 1, "pending": 3}
         rows = sorted(rows, key=lambda t: rank.get(t.state, 2))[:limit]
     for t in rows:
         icon, style = STATE_STYLE.get(t.state, ("?", ""))
-        note = t.error or t.reason or ("carried over" if t.origin == "carried" else "")
+        note = task_note(progress, t) or ("carried over" if t.origin == "carried" else "")
         if t.items is not None:  # a foreach task: how far its items got
             note = f"{t.items_completed or 0}/{t.items} items" + (f"; {note}" if note else "")
         table.add_row(f"[{style}]{icon}[/]", t.task_id, t.method, f"[{style}]{t.state}[/]", note[:200])
@@ -109,7 +121,7 @@ async def watch_progress(
             for t in seen.tasks:
                 if states.get(t.task_id) != t.state and t.state != "pending":
                     states[t.task_id] = t.state
-                    note = f" ({t.error or t.reason})" if (t.error or t.reason) else ""
+                    note = f" ({task_note(seen, t)})" if task_note(seen, t) else ""
                     finished = seen.completed + seen.failed + seen.skipped
                     print(
                         f"[{finished}/{seen.total}] {t.task_id}: {t.state}{note}", file=sys.stderr, flush=True
@@ -133,7 +145,7 @@ def print_changes(console: Console) -> Callable[[Any], None]:
             state = f"{t.state} (carried)" if t.origin == "carried" else t.state
             if states.get(t.task_id) != state and t.state != "pending":
                 states[t.task_id] = state
-                note = f" ({t.error or t.reason})" if (t.error or t.reason) else ""
+                note = f" ({task_note(seen, t)})" if task_note(seen, t) else ""
                 console.print(
                     f"[{finished}/{seen.total}] {t.task_id}: {state}{note}", highlight=False, markup=False
                 )

@@ -8,6 +8,7 @@ import typer
 
 from gleitzeit.cli.app import app
 from gleitzeit.client.commands import EXIT_FAILED, EXIT_OK, MODE_OPTION, make_client, run_command
+from gleitzeit.contracts.dag import TaskProgress
 from gleitzeit.core.errors import ExecutionError, TimeoutError
 
 __all__ = ["result"]
@@ -17,6 +18,12 @@ def _show(value: object, limit: int = 2000) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     text = text.strip()
     return text if len(text) <= limit else text[:limit] + f" ... ({len(text)} chars)"
+
+
+def _waits_for(workflow_id: str, t: TaskProgress) -> str:
+    if t.prompt is not None:
+        return f"{t.prompt} (answer: gleitzeit approve {workflow_id} {t.task_id} [--reject])"
+    return f"a timer until {t.until.isoformat(timespec='seconds')}" if t.until else "a timer"
 
 
 @app.command()
@@ -42,13 +49,26 @@ def result(
                 execution = await run.result(timeout if wait else 0.001)
             except TimeoutError:
                 waiting = await run.waiting_for_worker()
+                held = await run.waiting_tasks()
                 err.print(f"workflow {workflow_id} is still running ({run.web_url or ''})")
                 if waiting:
                     err.print(f"[yellow]waiting:[/] {waiting}", highlight=False)
+                for t in held:  # timers and approvals: what each waits for, how to answer
+                    err.print(
+                        f"[yellow]waiting:[/] task {t.task_id}: {_waits_for(workflow_id, t)}", highlight=False
+                    )
                 if as_json:
                     still = {"workflow_id": workflow_id, "status": "running"}
+                    tasks = [t.model_dump(mode="json", exclude_none=True) for t in held]
                     print(
-                        json.dumps({**still, "waiting_for_worker": waiting is not None, "message": waiting})
+                        json.dumps(
+                            {
+                                **still,
+                                "waiting_for_worker": waiting is not None,
+                                "message": waiting,
+                                "waiting": tasks,
+                            }
+                        )
                     )
                 return EXIT_FAILED
             except ExecutionError as exc:

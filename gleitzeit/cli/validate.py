@@ -2,7 +2,8 @@
 
 Prints each problem as ``FILE:LINE:COL: task 'x', key 'y': message (hint: ...)`` (coloured on a
 terminal), or with ``--json`` one JSON list with an object per file:
-``{"file", "valid", "tasks", "problems": [problem dicts]}``. Exit status: 0 when every file is valid,
+``{"file", "valid", "tasks", "problems": [problem dicts], "warnings": [problem dicts]}``; warnings
+(``gleitzeit.dsl.advice``: allowed, likely unmeant) go to stderr and never make a file invalid. Exit status: 0 when every file is valid,
 1 when any is invalid, 2 when a file does not exist or was refused unread as a workflow (larger than
 ``GLEITZEIT_MAX_PIPELINE_BYTES``, an alias bomb, nested too deep, not text: see
 ``gleitzeit.dsl.loader.REFUSALS``); those answers cost milliseconds, not the file's expansion.
@@ -101,6 +102,7 @@ def validate(
 ) -> None:
     """Check workflow files: YAML, keys, methods, parameters, references, dependencies, cycles."""
     # Imported here, not at the top: `gleitzeit --help` and the other commands do not need them.
+    from gleitzeit.dsl.advice import warnings_for
     from gleitzeit.dsl.inputs import bind_inputs
     from gleitzeit.dsl.loader import REFUSALS, load_workflow
     from gleitzeit.dsl.methods import mcp_tool_name
@@ -117,6 +119,7 @@ def validate(
     any_invalid = any_refused = False
     for f in files:
         problems: list[Problem] = []
+        warnings: list[Problem] = []
         n_tasks = 0
         if f.name.endswith(TEST_SUFFIX):  # a pipeline's tests (gleitzeit.testing): checked as such
             from gleitzeit.testing.testfile import load_test_file
@@ -147,6 +150,7 @@ def validate(
         try:
             spec = load_workflow(f)
             n_tasks = len(spec.tasks)
+            warnings = warnings_for(spec)
             if given:
                 bind_inputs(spec, given)
             # MCP tool names are checked against the servers that answer (bounded; notes for the rest).
@@ -170,10 +174,13 @@ def validate(
                 "valid": not problems,
                 "tasks": n_tasks,
                 "problems": [p.to_dict() for p in problems],
+                "warnings": [w.to_dict() for w in warnings],
             }
         )
         if as_json:
             continue
+        for w in warnings:  # allowed, so not counted as problems; on stderr, like notes
+            typer.echo(format_problem(w).replace(": ", ": warning: ", 1), err=True)
         for p in problems:
             out.problem(p)
         if not problems:

@@ -31,7 +31,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from gleitzeit.client.batch_results import BatchResults
 from gleitzeit.client.defaults import DEFAULT_BATCH_PROMPT
@@ -51,6 +51,9 @@ from gleitzeit.core.errors import (
 )
 from gleitzeit.core.models import ResumePlan, RunFiles, Task, TaskResult, UploadedFile, WorkflowSummary
 from gleitzeit.services.api_process import ApiServerProcess, api_answers, start_api_server
+
+if TYPE_CHECKING:
+    from gleitzeit.client.schedule_client import Schedules
 
 __all__ = ["DEFAULT_BATCH_PROMPT", "GleitzeitClient", "Mode"]
 
@@ -256,6 +259,35 @@ class GleitzeitClient:
 
     async def cancel_workflow(self, workflow_id: str) -> None:
         await (await self.get_workflow(workflow_id)).cancel()
+
+    @property
+    def schedules(self) -> Schedules:
+        """Pipelines on a schedule (Temporal Schedules): ``create``, ``list``, ``describe``,
+        ``trigger``, ``pause``, ``unpause``, ``delete``, ``backfill``; see docs/schedules.md."""
+        from gleitzeit.client.schedule_client import Schedules
+
+        return Schedules(self)
+
+    async def approve(
+        self,
+        workflow_id: str,
+        task_id: str,
+        approved: bool = True,
+        data: Any = None,
+        reason: str | None = None,
+        by: str | None = None,
+    ) -> dict[str, Any]:
+        """Answer the waiting ``human/approval`` task ``task_id`` of run ``workflow_id``.
+
+        Approved, the task's result is ``{approved: true, data, by, reason, at}`` (``data`` checked
+        against the task's ``schema``); ``approved=False`` fails the task with "rejected by <by>:
+        <reason>". Returns the answer as recorded. A wrong task (``NotFoundError``), a task not
+        waiting or already answered (``ConflictError``), data that fails the schema or an answer from
+        someone not among the task's ``approvers`` (``ValidationError``) are refused: nothing is
+        recorded. See docs/waits.md.
+        """
+        run = await self.get_workflow(workflow_id)
+        return await run.approve(task_id, approved, data, reason, by)
 
     async def plan_resume(
         self,

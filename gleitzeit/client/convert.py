@@ -39,6 +39,7 @@ _STATUS = {
 _TASK_STATUS = {
     "pending": TaskStatus.PENDING,
     "running": TaskStatus.RUNNING,
+    "waiting": TaskStatus.WAITING,
     "completed": TaskStatus.COMPLETED,
     "failed": TaskStatus.FAILED,
     "skipped": TaskStatus.SKIPPED,
@@ -62,6 +63,8 @@ def task_result(progress: TaskProgress, result: Any = None) -> TaskResult:
         started_at=progress.started_at,
         completed_at=progress.ended_at,
         origin=progress.origin,
+        prompt=progress.prompt,
+        until=progress.until,
     )
 
 

@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gleitzeit.contracts.batch import BatchProgress
-from gleitzeit.contracts.dag import WorkflowProgress
-from gleitzeit.core.errors import TimeoutError
+from gleitzeit.contracts.dag import TaskProgress, WorkflowProgress
+from gleitzeit.core.errors import GleitzeitError, TimeoutError
 from gleitzeit.core.models import LogEvent, ResumePlan, WorkflowExecution, WorkflowStatus
 
 __all__ = [
@@ -78,6 +78,31 @@ class WorkflowRun(abc.ABC):
     @abc.abstractmethod
     async def cancel(self) -> None:
         """Ask the run to stop; tasks in flight are cancelled, finished results are kept."""
+
+    @abc.abstractmethod
+    async def approve(
+        self,
+        task_id: str,
+        approved: bool = True,
+        data: Any = None,
+        reason: str | None = None,
+        by: str | None = None,
+    ) -> dict[str, Any]:
+        """Answer the run's waiting ``human/approval`` task ``task_id``; returns the answer as recorded
+        (``{approved, data, by, reason, at, timed_out}``). Refused, with nothing recorded:
+        ``NotFoundError`` (no such approval task), ``ConflictError`` (not waiting: not started, already
+        answered, the run ended), ``ValidationError`` (data against the task's schema, not an approver)."""
+
+    async def waiting_tasks(self) -> list[TaskProgress]:
+        """The run's tasks in state ``waiting`` (timers, and approvals with their ``prompt``); empty
+        for a batch, a run without any, or one whose progress no worker can tell."""
+        try:
+            progress = await self.progress()
+        except GleitzeitError:
+            return []
+        if not isinstance(progress, WorkflowProgress):
+            return []
+        return [t for t in progress.tasks if t.state == "waiting"]
 
     async def waiting_for_worker(self) -> str | None:
         """Why the run waits for a worker, or None.

@@ -18,8 +18,9 @@ from gleitzeit.client.convert import (
 from gleitzeit.client.failures import translate_workflow_failure
 from gleitzeit.client.handles import Progress, WorkflowRun
 from gleitzeit.contracts.batch import BatchInput, BatchResult
-from gleitzeit.contracts.dag import DagInput, DagResult, WorkflowProgress
+from gleitzeit.contracts.dag import ApprovalAnswer, DagInput, DagResult, WorkflowProgress
 from gleitzeit.core.errors import (
+    ConflictError,
     GleitzeitError,
     TemporalUnavailableError,
     WorkflowExecutionError,
@@ -153,6 +154,21 @@ class NativeRun(WorkflowRun):
             await self.handle.cancel()
         except RPCError as exc:
             raise rpc_error(exc, self.workflow_id) from None
+
+    async def approve(
+        self,
+        task_id: str,
+        approved: bool = True,
+        data: Any = None,
+        reason: str | None = None,
+        by: str | None = None,
+    ) -> dict[str, Any]:
+        from gleitzeit.client.approvals import send_approval
+
+        if self.kind == "batch":
+            raise ConflictError(f"'{self.workflow_id}' is a batch run: it has no approvals")
+        answer = ApprovalAnswer(task_id=task_id, approved=approved, data=data, reason=reason, by=by)
+        return await send_approval(self.handle, answer)
 
     async def _result_now(self) -> WorkflowExecution:
         try:

@@ -52,7 +52,7 @@ from gleitzeit.core.models import (
     WorkflowSummary,
 )
 
-__all__ = ["RemoteBackend", "RemoteRun", "error_for_response"]
+__all__ = ["RemoteBackend", "RemoteRun", "error_for_response", "pipeline_body"]
 
 CONNECT_TIMEOUT = 10.0
 # The server answers a long poll within 30 s; leave room for a slow network.
@@ -170,18 +170,7 @@ class RemoteBackend:
         workflow_id: str | None = None,
     ) -> RemoteRun:
         body: dict[str, Any] = {"inputs": dict(inputs or {}), "workflow_id": workflow_id}
-        if isinstance(workflow, Mapping):
-            body["spec"] = dict(workflow)
-            body["base_dir"] = os.getcwd()
-        elif isinstance(workflow, os.PathLike) or (isinstance(workflow, str) and _looks_like_path(workflow)):
-            body["path"] = _local_path(workflow)
-        elif isinstance(workflow, str):
-            body["yaml"] = workflow
-            body["base_dir"] = os.getcwd()
-        else:
-            raise ValidationError(
-                f"in api mode a workflow is a file path, YAML text or a dict, not {type(workflow).__name__}"
-            )
+        body.update(pipeline_body(workflow))
         return self._run(await self.post_json("/v1/workflows", body))
 
     async def resume(
@@ -403,6 +392,19 @@ class RemoteBackend:
         return answer
 
 
+def pipeline_body(workflow: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
+    """A pipeline in a request body: ``path`` (a file the server reads), ``yaml`` or ``spec``."""
+    if isinstance(workflow, Mapping):
+        return {"spec": dict(workflow), "base_dir": os.getcwd()}
+    if isinstance(workflow, os.PathLike) or (isinstance(workflow, str) and _looks_like_path(workflow)):
+        return {"path": _local_path(workflow)}
+    if isinstance(workflow, str):
+        return {"yaml": workflow, "base_dir": os.getcwd()}
+    raise ValidationError(
+        f"in api mode a workflow is a file path, YAML text or a dict, not {type(workflow).__name__}"
+    )
+
+
 class RemoteRun(WorkflowRun):
     """A run handle over the REST API."""
 
@@ -440,6 +442,20 @@ class RemoteRun(WorkflowRun):
 
     async def cancel(self) -> None:
         await self.backend.request("POST", f"/v1/workflows/{self.workflow_id}/cancel")
+
+    async def approve(
+        self,
+        task_id: str,
+        approved: bool = True,
+        data: Any = None,
+        reason: str | None = None,
+        by: str | None = None,
+    ) -> dict[str, Any]:
+        body = {"approved": approved, "data": data, "reason": reason, "by": by}
+        answer = await self.backend.post_json(
+            f"/v1/workflows/{self.workflow_id}/tasks/{quote(task_id, safe='')}/approval", body
+        )
+        return dict(answer)
 
     async def _wait_result(self, wait: float) -> WorkflowExecution | None:
         response = await self.backend.request(

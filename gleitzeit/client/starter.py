@@ -35,9 +35,12 @@ __all__ = [
     "PIPELINE_ATTRIBUTE",
     "RESUMED_FROM_ATTRIBUTE",
     "check_input_size",
+    "dag_input_for",
     "new_workflow_id",
+    "pipeline_search_attributes",
     "registered_search_attributes",
     "start_pipeline",
+    "start_summary",
     "wait_result",
     "web_url",
 ]
@@ -109,6 +112,48 @@ def _static_details(spec: WorkflowSpec, inputs: dict[str, Any], resumed_from: st
     return "\n\n".join(lines)
 
 
+def dag_input_for(
+    spec: WorkflowSpec,
+    inputs: dict[str, Any],
+    settings: Settings,
+    *,
+    carried: dict[str, Any] | None = None,
+    resumed_from: str | None = None,
+    file_roots: Sequence[str] | None = None,
+) -> DagInput:
+    """The workflow input of a run of ``spec`` (size checked); a run and a schedule's runs alike."""
+    dag_input = DagInput(
+        spec=spec,
+        inputs=inputs,
+        default_max_parallel=settings.max_parallel,
+        carried=carried or {},
+        resumed_from=resumed_from,
+        # What produced each task's result, for a later resume to compare (gleitzeit.client.resume_plan).
+        fingerprints=task_fingerprints(spec, inputs),
+        file_roots=list(file_roots) if file_roots is not None else None,
+    )
+    check_input_size(dag_input)
+    return dag_input
+
+
+def start_summary(spec: WorkflowSpec, inputs: dict[str, Any]) -> tuple[str, str]:
+    """The web UI's summary and details of a (not resumed) run of ``spec``."""
+    return f"{spec.name} ({len(spec.tasks)} tasks)"[:400], _static_details(spec, inputs)
+
+
+async def pipeline_search_attributes(
+    client: Client, spec: WorkflowSpec, settings: Settings
+) -> TypedSearchAttributes:
+    """``GleitzeitPipeline`` and ``GleitzeitFile`` of a run of ``spec``, those the server has registered."""
+    attributes = await registered_search_attributes(client, settings.namespace)
+    pairs: list[SearchAttributePair[Any]] = []
+    if PIPELINE_ATTRIBUTE.name in attributes:
+        pairs.append(SearchAttributePair(PIPELINE_ATTRIBUTE, spec.name))
+    if FILE_ATTRIBUTE.name in attributes and spec.source_file:
+        pairs.append(SearchAttributePair(FILE_ATTRIBUTE, spec.source_file))
+    return TypedSearchAttributes(pairs)
+
+
 async def start_pipeline(
     client: Client,
     spec: WorkflowSpec,
@@ -129,29 +174,18 @@ async def start_pipeline(
     cancelled or terminated one is started afresh. ``file_roots``: the roots every file its tasks open
     must lie in (the REST API passes its own; None leaves it to the workers' configured roots)."""
     wid = workflow_id or spec.id and f"{spec.id}-{uuid.uuid4().hex[:8]}" or new_workflow_id(spec.name)
-    dag_input = DagInput(
-        spec=spec,
-        inputs=inputs,
-        default_max_parallel=settings.max_parallel,
-        carried=carried or {},
-        resumed_from=resumed_from,
-        # What produced each task's result, for a later resume to compare (gleitzeit.client.resume_plan).
-        fingerprints=task_fingerprints(spec, inputs),
-        file_roots=list(file_roots) if file_roots is not None else None,
+    dag_input = dag_input_for(
+        spec, inputs, settings, carried=carried, resumed_from=resumed_from, file_roots=file_roots
     )
-    check_input_size(dag_input)
     memo: dict[str, Any] = {}
     summary = f"{spec.name} ({len(spec.tasks)} tasks)"
     if resumed_from:
         memo[RESUMED_FROM_MEMO] = resumed_from
         summary = f"{summary}, resumed from {resumed_from} ({len(carried or {})} carried)"
-    attributes = await registered_search_attributes(client, settings.namespace)
-    pairs: list[SearchAttributePair[Any]] = []
-    if PIPELINE_ATTRIBUTE.name in attributes:
-        pairs.append(SearchAttributePair(PIPELINE_ATTRIBUTE, spec.name))
-    if FILE_ATTRIBUTE.name in attributes and spec.source_file:
-        pairs.append(SearchAttributePair(FILE_ATTRIBUTE, spec.source_file))
-    if resumed_from and RESUMED_FROM_ATTRIBUTE.name in attributes:
+    pairs = list((await pipeline_search_attributes(client, spec, settings)).search_attributes)
+    if resumed_from and RESUMED_FROM_ATTRIBUTE.name in await registered_search_attributes(
+        client, settings.namespace
+    ):
         pairs.append(SearchAttributePair(RESUMED_FROM_ATTRIBUTE, resumed_from))
     execution_timeout = timedelta(seconds=spec.timeout + EXECUTION_TIMEOUT_GRACE) if spec.timeout else None
     try:

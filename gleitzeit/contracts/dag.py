@@ -10,9 +10,20 @@ from pydantic import BaseModel, Field
 from gleitzeit.contracts.spec import WorkflowSpec
 from gleitzeit.core.limits import MAX_PARALLEL_LIMIT
 
-__all__ = ["DagInput", "DagResult", "TaskProgress", "TaskState", "WorkflowProgress"]
+__all__ = [
+    "APPROVE_UPDATE",
+    "ApprovalAnswer",
+    "DagInput",
+    "DagResult",
+    "TaskProgress",
+    "TaskState",
+    "WorkflowProgress",
+]
 
-TaskState = Literal["pending", "running", "completed", "failed", "skipped", "cancelled"]
+# "waiting": a time/sleep, time/until or human/approval task (no activity; see gleitzeit.workflows.waits).
+TaskState = Literal["pending", "running", "waiting", "completed", "failed", "skipped", "cancelled"]
+# The name of DagWorkflow's update that answers a waiting human/approval task.
+APPROVE_UPDATE = "approve"
 
 
 class DagInput(BaseModel):
@@ -52,6 +63,20 @@ class TaskProgress(BaseModel):
     # How a completed task got its result: "ran" (an activity of this run) or "carried" (from the
     # earlier run this one resumes); None while it has not started.
     origin: Literal["ran", "carried"] | None = None
+    # A waiting task: an approval's prompt (references resolved), and when the wait ends (a timer's
+    # end, an approval's timeout; None for an approval without one).
+    prompt: str | None = None
+    until: datetime | None = None
+
+
+class ApprovalAnswer(BaseModel):
+    """An answer to a waiting human/approval task (the ``approve`` update's argument)."""
+
+    task_id: str
+    approved: bool = True
+    data: Any = None  # checked against the task's schema, when it has one
+    reason: str | None = None
+    by: str | None = None
 
 
 class WorkflowProgress(BaseModel):
@@ -63,6 +88,7 @@ class WorkflowProgress(BaseModel):
     failed: int = 0
     skipped: int = 0
     running: int = 0
+    waiting: int = 0
     pending: int = 0
     tasks: list[TaskProgress] = Field(default_factory=list)
 

@@ -32,6 +32,8 @@ __all__ = [
 class TaskStatus(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
+    # A time/sleep, time/until or human/approval task (its prompt in TaskResult.prompt).
+    WAITING = "waiting"
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -85,6 +87,9 @@ class TaskResult(BaseModel):
     completed_at: datetime | None = None
     # In a resumed run: "carried" (the earlier run's result, not run again) or "ran".
     origin: str | None = None
+    # A waiting human/approval task's prompt; when a wait ends (a timer, an approval's timeout).
+    prompt: str | None = None
+    until: datetime | None = None
 
     @property
     def response(self) -> Any:

@@ -30,7 +30,7 @@ from gleitzeit.dsl.tasks import RawTask, derive_id
 __all__ = ["FOREACH_FIELDS", "TaskLookup", "assign_ids", "check_value_references", "link_tasks"]
 
 # Result fields whose values are structured, so a path may continue below them.
-_STRUCTURED = {"parsed", "embeddings", "embedding", "images_analyzed"}
+_STRUCTURED = {"parsed", "embeddings", "embedding", "images_analyzed", "data"}  # data: an approval's
 # A foreach task's result (gleitzeit.workflows.foreach): each item's primary value, each item's whole
 # result, the failed items, the number of items.
 FOREACH_FIELDS = ("result", "results", "errors", "count")

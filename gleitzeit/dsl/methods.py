@@ -11,6 +11,7 @@ from dataclasses import dataclass
 __all__ = [
     "MCP_TOOL_PREFIX",
     "METHODS",
+    "WAIT_FAMILIES",
     "MethodInfo",
     "canonical_method",
     "is_method",
@@ -21,14 +22,16 @@ __all__ = [
 # ``mcp/tool.NAME``: one method per MCP tool (the original's spelling). They share one entry,
 # ``mcp/tool``; a task keeps the full name, so the activity knows which tool to call.
 MCP_TOOL_PREFIX = "mcp/tool."
+# Method families that wait on the workflow side instead of running an activity.
+WAIT_FAMILIES = ("time", "human")
 
 
 @dataclass(frozen=True)
 class MethodInfo:
     name: str  # canonical, e.g. "llm/chat"
     aliases: tuple[str, ...]
-    family: str  # "llm" | "python"
-    activity: str  # activity name registered on the worker
+    family: str  # "llm" | "python" | "mcp" | "time" | "human"
+    activity: str  # activity name registered on the worker ("" for a wait on the workflow side)
     result_fields: tuple[str, ...]  # first-level keys of the task's result
     primary_field: str  # what ${task} and ${task.result} mean when the result has no 'result' key
     default_timeout: float  # seconds for one attempt when the task gives none
@@ -142,6 +145,21 @@ METHODS: dict[str, MethodInfo] = {
             60.0,
             15.0,
             3,
+        ),
+        # Waits on the workflow side (gleitzeit.workflows.waits): a durable timer or an update, no
+        # activity, so no timeouts or retries of one (an approval's own timeout is a parameter).
+        MethodInfo("time/sleep", (), "time", "", ("slept", "until"), "until", 0.0, 0.0, 1),
+        MethodInfo("time/until", (), "time", "", ("slept", "until"), "until", 0.0, 0.0, 1),
+        MethodInfo(
+            "human/approval",
+            (),
+            "human",
+            "",
+            ("approved", "data", "by", "reason", "at", "timed_out"),
+            "approved",
+            0.0,
+            0.0,
+            1,
         ),
     )
 }

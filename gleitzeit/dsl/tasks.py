@@ -416,6 +416,17 @@ def parse_task(raw: Any, index: int, r: Reporter, default_protocol: Any) -> RawT
     elif deps is not None:
         _type_error(r, (*path, "dependencies"), label, "a list of task ids", "write 'dependencies: [a, b]'")
     task.loops, task.foreach, task.max_concurrent = parse_foreach(raw, path, r, label)
+    if task.method == "human/approval" and "foreach" in raw:
+        # An approval is answered by its task id; items would need ids nobody types.
+        r.add(
+            "invalid-value",
+            "a human/approval task cannot run once per item (foreach)",
+            (*path, "foreach"),
+            task=label,
+            key="foreach",
+            at="key",
+            hint="ask once for the whole list: put ${...} of the list in the prompt",
+        )
     when = raw.get("when")
     if isinstance(when, bool):
         when = "true" if when else "false"

@@ -9,10 +9,15 @@ Determinism (see FACTS.md): tasks are kept in lists and insertion-ordered dicts,
 comes from ``workflow.now()``; references and conditions are resolved by pure functions; every
 activity gets the task id (an item ``task[index]``) as its ``activity_id``, so a replay binds each result to the right task.
 
-Why one module of ~590 lines: it is one class whose methods share the run's state (what is in flight,
+Tasks that wait on the workflow side (``time/sleep``, ``time/until``, ``human/approval``) run as
+workflow coroutines instead of activities (``gleitzeit.workflows.waits``), handled like activities
+once started; their state is ``waiting``. The ``approve`` update answers an approval; its validator
+refuses a wrong answer before anything enters the history. Runs without such tasks take exactly the
+paths they took before (recorded histories replay unchanged).
+
+Why one module of ~640 lines: it is one class whose methods share the run's state (what is in flight,
 each task's state, the results), foreach items included; the pure parts live beside it (``policies``,
-``outcome``, ``foreach``'s bookkeeping, ``dsl.references``, ``dsl.conditions``), and a method that
-waits on the workflow side should land in a module of its own.
+``outcome``, ``foreach``'s bookkeeping, ``waits``, ``dsl.references``, ``dsl.conditions``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from gleitzeit.contracts.dag import (
+        APPROVE_UPDATE,
+        ApprovalAnswer,
         DagInput,
         DagResult,
         TaskProgress,
@@ -36,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from gleitzeit.contracts.tasks import TaskInput
     from gleitzeit.core.errors import ValidationError
     from gleitzeit.dsl import conditions, references
-    from gleitzeit.dsl.methods import method_info
+    from gleitzeit.dsl.methods import WAIT_FAMILIES, method_info
     from gleitzeit.workflows.failures import INPUT_FAILURE_TYPES
     from gleitzeit.workflows.foreach import ForeachRun, item_activity_id, resolve_items, when_per_item
     from gleitzeit.workflows.outcome import MAX_RESULT_BYTES
@@ -44,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from gleitzeit.workflows.outcome import fit_result as _fit_result
     from gleitzeit.workflows.outcome import result_size as _size
     from gleitzeit.workflows.policies import activity_options, default_retry
+    from gleitzeit.workflows.waits import Approvals, plan_wait
 
 __all__ = ["MAX_IN_FLIGHT", "MAX_RESULT_BYTES", "DagWorkflow"]
 
@@ -53,7 +61,7 @@ MAX_IN_FLIGHT = 1000
 MAX_FAILURE_DETAILS_BYTES = 256_000
 
 DONE_STATES = ("completed", "failed", "skipped", "cancelled")
-COUNTED_STATES = ("pending", "running", "completed", "failed", "skipped", "cancelled")
+COUNTED_STATES = ("pending", "running", "waiting", "completed", "failed", "skipped", "cancelled")
 # Opt-in (workflow or task ``metadata``) to run python tasks as local activities; see _start.
 LOCAL_ACTIVITY_KEY = "local_activities"
 
@@ -85,13 +93,19 @@ class DagWorkflow:
         self._foreach_items = 0
         self._resumed_from: str | None = None
         self._carried = 0
+        # Tasks waiting on the workflow side (timers, approvals; see gleitzeit.workflows.waits).
+        self._held: dict[str, None] = {}
+        self._approvals = Approvals()
+        self._details_stale = False
 
     # -- queries -----------------------------------------------------------------------------------
 
     @workflow.query
     def progress(self) -> WorkflowProgress:
         tasks = list(self._state.values())
-        counts = {s: self._counts[s] for s in ("completed", "failed", "skipped", "running", "pending")}
+        counts = {
+            s: self._counts[s] for s in ("completed", "failed", "skipped", "running", "waiting", "pending")
+        }
         return WorkflowProgress(
             workflow_id=workflow.info().workflow_id,
             name=self._spec.name if self._spec else "",
@@ -105,6 +119,21 @@ class DagWorkflow:
     def results(self) -> dict[str, Any]:
         """Results of the tasks finished so far (kept after a cancellation or failure)."""
         return dict(self._results)
+
+    # -- updates -----------------------------------------------------------------------------------
+
+    @workflow.update(name=APPROVE_UPDATE)
+    def approve(self, answer: ApprovalAnswer) -> dict[str, Any]:
+        """Answer a waiting human/approval task; returns the answer as recorded."""
+        return self._approvals.answer(answer, workflow.now())
+
+    @approve.validator
+    def _check_approval(self, answer: ApprovalAnswer) -> None:
+        # Refused here, the caller gets the reason and nothing enters the history.
+        refusal = self._approvals.refusal(answer, self._tasks, self._state)
+        if refusal is not None:
+            kind, message = refusal
+            raise ApplicationError(message, type=kind, non_retryable=True)
 
     # -- run ---------------------------------------------------------------------------------------
 
@@ -135,6 +164,9 @@ class DagWorkflow:
         try:
             while True:
                 failure = self._start_ready(spec, running, cap, order)
+                if self._details_stale:  # a wait began: say so in the web UI now, not at the next end
+                    self._details_stale = False
+                    self._update_details()
                 if failure is not None:
                     await self._cancel_running(running, "another task failed")
                     self._status = "failed"
@@ -394,6 +426,8 @@ class DagWorkflow:
     def _start(self, task: TaskSpec, params: dict[str, Any], index: int | None = None) -> asyncio.Task[Any]:
         """Start the task's activity, or one foreach item's (``index``)."""
         info = method_info(task.method)
+        if info.family in WAIT_FAMILIES:
+            return self._start_wait(task, params, index)
         opts = activity_options(task)
         if opts.script_timeout is not None and "timeout" not in params:
             params = {**params, "timeout": opts.script_timeout}
@@ -448,6 +482,25 @@ class DagWorkflow:
         if index is None:
             self._mark(task.id, "running", origin="ran")
         return handle
+
+    def _start_wait(self, task: TaskSpec, params: dict[str, Any], index: int | None) -> asyncio.Task[Any]:
+        """Start a task that waits on the workflow side (no activity): state ``waiting``."""
+        activity_id = task.id if index is None else item_activity_id(task.id, index)
+        try:
+            wait = plan_wait(task, activity_id, params, workflow.now())
+        except ApplicationError as exc:
+            failure = exc
+
+            async def invalid() -> dict[str, Any]:
+                raise failure
+
+            if index is None:
+                self._mark(task.id, "running", origin="ran")
+            return asyncio.create_task(invalid())
+        if index is None:
+            self._mark(task.id, "waiting", origin="ran", prompt=wait.prompt, until=wait.until)
+        self._details_stale = True
+        return asyncio.create_task(self._approvals.start(wait))
 
     def _runs_locally(self, task: TaskSpec) -> bool:
         """Whether ``task`` opted into a local activity: ``metadata: {local_activities: true}`` on
@@ -529,7 +582,7 @@ class DagWorkflow:
         old = self._state[task_id]
         now = workflow.now()
         update: dict[str, Any] = {"state": state, **fields}
-        if state == "running":
+        if state in ("running", "waiting"):
             update["started_at"] = now
         elif state in DONE_STATES:
             update["ended_at"] = now
@@ -542,13 +595,17 @@ class DagWorkflow:
             self._running_ids[task_id] = None
         else:
             self._running_ids.pop(task_id, None)
+        if state == "waiting":
+            self._held[task_id] = None
+        elif old.state == "waiting":
+            self._held.pop(task_id, None)
         if state == "failed":
             self._failed_ids.append(task_id)
 
     def _summary_counts(self) -> str:
         return ", ".join(
             f"{self._counts[s]} {s}"
-            for s in ("completed", "running", "pending", "failed", "skipped", "cancelled")
+            for s in ("completed", "running", "waiting", "pending", "failed", "skipped", "cancelled")
             if self._counts[s]
         )
 
@@ -568,6 +625,13 @@ class DagWorkflow:
             lines.append("running: " + ", ".join(running[:20]) + (" ..." if len(running) > 20 else ""))
         if failed:
             lines.append("failed: " + ", ".join(failed[:20]))
+        if self._held:
+            lines.extend(self._approvals.details())
+            timers = [t for t in itertools.islice(self._held, 21) if self._state[t].prompt is None]
+            if timers:
+                lines.append(
+                    "waiting (timer): " + ", ".join(timers[:20]) + (" ..." if len(timers) > 20 else "")
+                )
         workflow.set_current_details("\n\n".join(lines))
 
     def _failure_details(self, task_id: str | None) -> dict[str, Any]:

@@ -69,7 +69,13 @@ def test_cli_json_output() -> None:
     result = CliRunner().invoke(app, ["validate", "--json", str(EXAMPLES / "hello_chain.yaml")])
     assert result.exit_code == 0
     (entry,) = json.loads(result.output)
-    assert entry == {"file": str(EXAMPLES / "hello_chain.yaml"), "valid": True, "tasks": 3, "problems": []}
+    assert entry == {
+        "file": str(EXAMPLES / "hello_chain.yaml"),
+        "valid": True,
+        "tasks": 3,
+        "problems": [],
+        "warnings": [],
+    }
 
 
 def _run_script(name: str, context: dict, args: list[str] | None = None, tmp: Path | None = None) -> object:

@@ -150,6 +150,9 @@ def test_every_method_has_one_model() -> None:
         "python/execute",
         "mcp/tools.list",
         "mcp/servers.list",
+        "time/sleep",
+        "time/until",
+        "human/approval",
     }
     assert "num_predict" in accepted_keys("llm/chat") and "max_tokens" in accepted_keys("llm/generate")
     assert "file_path" in accepted_keys("python/execute") and accepted_keys("nope") == ()

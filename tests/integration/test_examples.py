@@ -4,6 +4,8 @@ replay too, so a change to the interpreter that breaks open runs is caught.
 
 Re-record after a deliberate, patched change of the workflow:
 ``GLEITZEIT_RECORD_HISTORIES=1 .venv/bin/pytest tests/integration/test_examples.py``.
+``approval_and_timers.json`` is not an example's: a run of time/sleep, time/until and a
+human/approval answered once after one refused answer (an update the validator turned away).
 """
 
 from __future__ import annotations

@@ -32,9 +32,13 @@ from gleitzeit.dsl.params.llm import (
 )
 from gleitzeit.dsl.params.mcp import MCP_SERVERS_KEY, McpListParams, McpToolParams, tool_arguments
 from gleitzeit.dsl.params.python import MountParam, PythonParams, declared_paths
+from gleitzeit.dsl.params.waits import ApprovalParams, SleepParams, UntilParams, check_schema, parse_at
 
 __all__ = [
     "COMPAT_IGNORED",
+    "ApprovalParams",
+    "SleepParams",
+    "UntilParams",
     "OLLAMA_OPTION_KEYS",
     "PARAMS",
     "ChatLikeParams",
@@ -54,17 +58,31 @@ __all__ = [
     "VisionParams",
     "accepted_keys",
     "check_parameters",
+    "check_schema",
     "file_parameters",
     "mount_parameters",
     "normalise_parameters",
     "params_model",
+    "parse_at",
     "runtime_problem",
     "tool_arguments",
     "validate_parameters",
 ]
 
 PARAMS: dict[str, type[MethodParams]] = {
-    **{m.method: m for m in (ChatParams, GenerateParams, VisionParams, EmbedParams, PythonParams)},
+    **{
+        m.method: m
+        for m in (
+            ChatParams,
+            GenerateParams,
+            VisionParams,
+            EmbedParams,
+            PythonParams,
+            SleepParams,
+            UntilParams,
+            ApprovalParams,
+        )
+    },
     "mcp/tools.list": McpListParams,
     "mcp/servers.list": McpListParams,
 }

@@ -223,7 +223,7 @@ class MethodParams(BaseModel):
 
 
 def _expected_of(cls: type[MethodParams], key: str) -> str:
-    field = cls.model_fields.get(key)
+    field = cls.model_fields.get(key) or next((f for f in cls.model_fields.values() if f.alias == key), None)
     extra = field.json_schema_extra if field is not None else None
     if isinstance(extra, dict) and isinstance(extra.get("expected"), str):
         return str(extra["expected"])
