@@ -33,7 +33,8 @@ class Schedules:
     async def _backend(self) -> NativeSchedules | RemoteBackend:
         backend = await self._client._backend()
         if isinstance(backend, NativeBackend):
-            return NativeSchedules(backend.client, backend.settings)
+            # The REST API's roots ride along, as on its runs: a scheduled run opens no file outside them.
+            return NativeSchedules(backend.client, backend.settings, file_roots=backend.run_roots)
         return backend
 
     async def create(

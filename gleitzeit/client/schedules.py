@@ -119,9 +119,10 @@ def _check_timezone(name: str | None) -> None:
 class NativeSchedules:
     """Schedules on the Temporal server ``client`` talks to."""
 
-    def __init__(self, client: Client, settings: Settings) -> None:
+    def __init__(self, client: Client, settings: Settings, file_roots: list[str] | None = None) -> None:
         self.client = client
         self.settings = settings
+        self.file_roots = file_roots
 
     async def create(
         self,
@@ -158,7 +159,7 @@ class NativeSchedules:
         summary, details = start_summary(spec, bound)
         action = ScheduleActionStartWorkflow(
             DagWorkflow.run,
-            dag_input_for(spec, bound, self.settings),
+            dag_input_for(spec, bound, self.settings, file_roots=self.file_roots),
             id=schedule_id,
             task_queue=self.settings.task_queue,
             execution_timeout=timedelta(seconds=spec.timeout + 300.0) if spec.timeout else None,
