@@ -13,7 +13,6 @@ import json
 from typing import Any
 
 import typer
-from rich.console import Console
 
 from gleitzeit.cli.app import app
 from gleitzeit.client.commands import EXIT_INVALID, EXIT_OK, MODE_OPTION, make_client, run_command
@@ -60,6 +59,8 @@ def approve(
         if as_json:
             print(json.dumps(answer))
         else:
+            from rich.console import Console
+
             verb = "rejected" if reject else "approved"
             Console(stderr=True, highlight=False).print(
                 f"task [bold]{task}[/] of [bold]{workflow_id}[/] {verb}" + (f" by {who}" if who else "")

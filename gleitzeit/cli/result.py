@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
 
 from gleitzeit.cli.app import app
 from gleitzeit.client.commands import EXIT_FAILED, EXIT_OK, MODE_OPTION, make_client, run_command
-from gleitzeit.contracts.dag import TaskProgress
 from gleitzeit.core.errors import ExecutionError, TimeoutError
+
+if TYPE_CHECKING:
+    from gleitzeit.contracts.dag import TaskProgress
 
 __all__ = ["result"]
 

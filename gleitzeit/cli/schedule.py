@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from gleitzeit.cli.app import app
 from gleitzeit.cli.run import parse_inputs
 from gleitzeit.client.commands import EXIT_OK, MODE_OPTION, make_client, run_command
-from gleitzeit.client.schedules import ScheduleInfo, parse_time
+
+if TYPE_CHECKING:  # imported by the commands that use them: `gleitzeit --help` stays light
+    from gleitzeit.client.schedules import ScheduleInfo
 
 __all__ = ["schedule_app"]
 
@@ -34,6 +35,8 @@ def _when(info: ScheduleInfo) -> str:
 
 
 def _say(text: str) -> None:
+    from rich.console import Console
+
     Console(stderr=True, highlight=False).print(text)
 
 
@@ -87,6 +90,9 @@ def list_(mode: str = MODE_OPTION, as_json: bool = JSON_OPTION) -> None:
         if as_json:
             print(json.dumps([s.model_dump(mode="json") for s in found], indent=2))
             return EXIT_OK
+        from rich.console import Console
+        from rich.table import Table
+
         table = Table(box=None, header_style="bold")
         for column in ("id", "pipeline", "when", "state", "next run"):
             table.add_column(column)
@@ -109,6 +115,8 @@ def describe(schedule_id: str = ID_ARGUMENT, mode: str = MODE_OPTION, as_json: b
         if as_json:
             print(info.model_dump_json(indent=2))
             return EXIT_OK
+        from rich.console import Console
+
         out = Console(highlight=False)
         out.print(
             f"[bold]{info.schedule_id}[/]: {info.pipeline or ''}, {_when(info)}, overlap {info.overlap}"
@@ -167,6 +175,8 @@ def backfill(
     """Start the runs the schedule would have started between --from and --to."""
 
     async def body() -> int:
+        from gleitzeit.client.schedules import parse_time
+
         begin, finish = parse_time(start, "--from"), parse_time(end, "--to")
         async with make_client(mode, start_services=False) as client:
             await client.schedules.backfill(schedule_id, begin, finish)
