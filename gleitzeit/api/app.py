@@ -18,11 +18,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
 
 from gleitzeit.api import batch, compat, files, llm, ops, schedules, status, workflows
 from gleitzeit.api.auth import require_token
-from gleitzeit.api.errors import COMMON_ERRORS, error_responses, install_error_handlers
+from gleitzeit.api.errors import BODY_ERRORS, COMMON_ERRORS, error_responses, install_error_handlers
 from gleitzeit.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimit
 from gleitzeit.api.paths import PathGuard
 from gleitzeit.client.native import NativeBackend
@@ -82,6 +83,17 @@ def create_app(
     protected = [Depends(require_token)]
     for module in (workflows, schedules, files, llm, batch, status):
         # The OpenAPI document lists every status a route answers, each with the ErrorBody schema.
+        _document_body_errors(module.router)
         app.include_router(module.router, dependencies=protected, responses=error_responses(*COMMON_ERRORS))
     compat.install(app)  # OpenAI's and Ollama's API shapes (gleitzeit.api.compat)
     return app
+
+
+def _document_body_errors(router: APIRouter) -> None:
+    """Every route that parses a JSON body can answer 400 (not JSON) and 413 (over the body limit):
+    listed here once, so a route added later cannot leave them out of the OpenAPI document. (The
+    compatible routes read their bodies themselves and answer in their own APIs' error shapes.)"""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.body_field is not None:
+            for status_code, response in error_responses(*BODY_ERRORS).items():
+                route.responses.setdefault(status_code, response)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from gleitzeit.api.deps import backend_of
-from gleitzeit.api.errors import error_responses
+from gleitzeit.api.errors import BODY_ERRORS, error_responses
 from gleitzeit.api.schemas import WorkflowRequest
 from gleitzeit.api.workflows import load_request_spec
 from gleitzeit.client.schedules import NativeSchedules, ScheduleInfo, parse_time
@@ -44,14 +44,15 @@ class BackfillRequest(BaseModel):
 
 def _schedules(request: Request) -> NativeSchedules:
     backend = backend_of(request)
-    return NativeSchedules(backend.client, backend.settings)
+    # The API's roots ride along, as on the runs it starts: a scheduled run opens no file outside them.
+    return NativeSchedules(backend.client, backend.settings, file_roots=backend.run_roots)
 
 
 @router.post(
     "",
     status_code=201,
     response_model=ScheduleInfo,
-    responses=error_responses(422),
+    responses=error_responses(*BODY_ERRORS, 403, 404, 409, 422),
     summary="Create a schedule",
 )
 async def create_schedule(body: ScheduleRequest, request: Request) -> ScheduleInfo:
@@ -85,20 +86,24 @@ async def trigger_schedule(schedule_id: str, request: Request) -> dict[str, Any]
     return {"schedule_id": schedule_id, "triggered": True}
 
 
-@router.post("/{schedule_id}/pause", responses=error_responses(404), summary="Pause a schedule")
+@router.post("/{schedule_id}/pause", responses=error_responses(*BODY_ERRORS, 404), summary="Pause a schedule")
 async def pause_schedule(schedule_id: str, body: NoteRequest, request: Request) -> dict[str, Any]:
     await _schedules(request).pause(schedule_id, body.note)
     return {"schedule_id": schedule_id, "paused": True}
 
 
-@router.post("/{schedule_id}/unpause", responses=error_responses(404), summary="Unpause a schedule")
+@router.post(
+    "/{schedule_id}/unpause", responses=error_responses(*BODY_ERRORS, 404), summary="Unpause a schedule"
+)
 async def unpause_schedule(schedule_id: str, body: NoteRequest, request: Request) -> dict[str, Any]:
     await _schedules(request).unpause(schedule_id, body.note)
     return {"schedule_id": schedule_id, "paused": False}
 
 
 @router.post(
-    "/{schedule_id}/backfill", responses=error_responses(404, 422), summary="Start the runs of a past period"
+    "/{schedule_id}/backfill",
+    responses=error_responses(*BODY_ERRORS, 404, 422),
+    summary="Start the runs of a past period",
 )
 async def backfill_schedule(schedule_id: str, body: BackfillRequest, request: Request) -> dict[str, Any]:
     start, end = parse_time(body.start, "start"), parse_time(body.end, "end")

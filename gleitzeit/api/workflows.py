@@ -124,7 +124,8 @@ async def get_workflow(workflow_id: str, request: Request) -> RunInfo:
     if info.status == "running":
         info.message = await run.waiting_for_worker()
         info.waiting_for_worker = info.message is not None
-        info.waiting = await run.waiting_tasks()
+        if not info.waiting_for_worker:  # no worker, no answer to a query: it would block for long
+            info.waiting = await run.waiting_tasks()
     return info
 
 
@@ -178,7 +179,7 @@ async def cancel_workflow(workflow_id: str, request: Request) -> RunInfo:
 
 @router.post(
     "/{workflow_id}/tasks/{task_id}/approval",
-    responses=error_responses(404, 409, 422, 503),
+    responses=error_responses(*BODY_ERRORS, 404, 409, 422, 503),
     summary="Answer a waiting human/approval task (approve, or reject with approved: false)",
 )
 async def approve_task(

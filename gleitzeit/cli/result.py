@@ -52,7 +52,8 @@ def result(
                 execution = await run.result(timeout if wait else 0.001)
             except TimeoutError:
                 waiting = await run.waiting_for_worker()
-                held = await run.waiting_tasks()
+                # No worker, no answer to a query (it would block until Temporal's query timeout).
+                held = await run.waiting_tasks() if waiting is None else []
                 err.print(f"workflow {workflow_id} is still running ({run.web_url or ''})")
                 if waiting:
                     err.print(f"[yellow]waiting:[/] {waiting}", highlight=False)

@@ -34,6 +34,8 @@ __all__ = [
 DEFAULT_POLL_INTERVAL = 0.5
 DEFAULT_MAX_INTERVAL = 5.0
 DEFAULT_BACKOFF = 1.5
+# How long waiting_tasks() waits for the run's answer to its progress query.
+WAITING_QUERY_SECONDS = 3.0
 
 Progress = WorkflowProgress | BatchProgress
 ProgressCallback = Callable[[Progress], Awaitable[None] | None]
@@ -97,8 +99,10 @@ class WorkflowRun(abc.ABC):
         """The run's tasks in state ``waiting`` (timers, and approvals with their ``prompt``); empty
         for a batch, a run without any, or one whose progress no worker can tell."""
         try:
-            progress = await self.progress()
-        except GleitzeitError:
+            # Bounded: a run no worker has picked up cannot answer a query, and Temporal would hold
+            # it for a long time; the waiting tasks are extra information, not worth the wait.
+            progress = await asyncio.wait_for(self.progress(), WAITING_QUERY_SECONDS)
+        except (GleitzeitError, asyncio.TimeoutError):  # noqa: UP041  (TimeoutError here is ours)
             return []
         if not isinstance(progress, WorkflowProgress):
             return []
