@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.cli_start import FIVE_TASKS
+
 ROOT = Path(__file__).resolve().parents[2]
 # Temporal's SDK, Docker's client, the batch engine, the HTTP stack and the MCP SDK: none is needed
 # to print help or check a file. pydantic-settings too: the dsl reads its limits without it
@@ -30,29 +32,6 @@ HEAVY = (
     "mcp",
     "pydantic_settings",
 )
-FIVE_TASKS = """\
-name: five
-inputs:
-  topic: rivers
-tasks:
-  - id: facts
-    method: python/execute
-    parameters: {code: "print(1)", context: {topic: "${inputs.topic}"}}
-  - id: ask
-    method: llm/chat
-    parameters:
-      model: smollm2:135m
-      messages: [{role: user, content: "Tell me about ${inputs.topic}: ${facts.result}"}]
-  - id: short
-    method: llm/generate
-    parameters: {model: smollm2:135m, prompt: "Shorten: ${ask.response}"}
-  - id: embed
-    method: llm/embed
-    parameters: {model: all-minilm, input: "${short.response}"}
-  - id: measure
-    method: python/execute
-    parameters: {code: "print(2)", context: {text: "${short.response}", n: "${embed.embeddings}"}}
-"""
 # Runs a gleitzeit command in this interpreter and, as the CLI exits (through os._exit, which skips
 # atexit), prints which of HEAVY it imported: a wrapper around os._exit, not a double of the CLI.
 DRIVER = """\

@@ -24,6 +24,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from bench.repeat_runs import PIPELINE
 from gleitzeit.client.native import NativeBackend
 from gleitzeit.config import Settings
 from gleitzeit.services import liveness
@@ -35,23 +36,6 @@ from tests.helpers import free_port, until, venv_binary
 pytestmark = [pytest.mark.temporal, pytest.mark.timeout(180)]
 
 ROOT = Path(__file__).resolve().parents[2]
-PIPELINE = """\
-name: three steps
-tasks:
-  - id: a
-    method: python/execute
-    parameters: {code: "print(1)"}
-  - id: b
-    method: python/execute
-    dependencies: [a]
-    parameters: {code: "print(2)"}
-  - id: c
-    method: python/execute
-    dependencies: [b]
-    parameters: {code: "print(3)"}
-"""
-
-
 # -- judging pollers (no server) ---------------------------------------------------------------------
 
 
