@@ -31,6 +31,7 @@ from gleitzeit.contracts.tasks import (
     DEFERRED_TEXT_KEY,
     OffloadedResult,
     TaskInput,
+    has_deferred,
     offloaded_ref,
 )
 from gleitzeit.core.errors import NotFoundError
@@ -91,7 +92,10 @@ class ResultStore:
                 "which is not on this machine; read it where the data dir is shared with the workers "
                 "(GLEITZEIT_DATA_DIR on a shared volume, see docs/results.md 'Large results')"
             ) from None
-        return json.loads(data)
+        value = json.loads(data)
+        if ref.pick is not None and isinstance(value, dict):  # a foreach item's primary value
+            return value.get("result", value.get(ref.pick))
+        return value
 
 
 def _summary(value: Any) -> str:
@@ -133,6 +137,8 @@ def resolve_deferred(value: Any, store: ResultStore) -> Any:
         if isinstance(v, dict):
             if len(v) == 1 and DEFERRED_KEY in v:
                 return one(v[DEFERRED_KEY])
+            if (ref := offloaded_ref(v)) is not None:  # a foreach item's result, in its task's lists
+                return store.load(ref, "a foreach item")
             if len(v) == 1 and DEFERRED_TEXT_KEY in v:
                 return "".join(
                     p if isinstance(p, str) else render_text(one(p[DEFERRED_KEY]))
@@ -155,9 +161,12 @@ async def resolve_parameters(inp: TaskInput, settings: Settings) -> TaskInput:
 
 
 def load_offloaded(results: dict[str, Any], store: ResultStore) -> dict[str, Any]:
-    """A run's results (task id -> result) with offloaded results loaded from their blobs."""
+    """A run's results (task id -> result) with offloaded results loaded from their blobs (a foreach
+    task's items' too)."""
     out: dict[str, Any] = {}
     for task_id, value in results.items():
-        ref = offloaded_ref(value)
-        out[task_id] = store.load(ref, task_id) if ref is not None else value
+        if (ref := offloaded_ref(value)) is not None:
+            out[task_id] = store.load(ref, task_id)
+        else:
+            out[task_id] = resolve_deferred(value, store) if has_deferred(value) else value
     return out

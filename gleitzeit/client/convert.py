@@ -18,7 +18,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from gleitzeit.contracts.batch import BatchResult
 from gleitzeit.contracts.dag import DagResult, TaskProgress, WorkflowProgress
-from gleitzeit.contracts.tasks import has_deferred, offloaded_ref
+from gleitzeit.contracts.tasks import has_deferred
 from gleitzeit.core.models import LogEvent, TaskResult, TaskStatus, WorkflowExecution, WorkflowStatus
 
 __all__ = [
@@ -106,7 +106,7 @@ def execution_from_dag(
 
 def load_offloaded_result(result: DagResult, data_dir: Path) -> DagResult:
     """``result`` with the task results offloaded to ``<data_dir>/results`` loaded (docs/results.md)."""
-    offloaded = any(offloaded_ref(v) is not None for v in result.results.values())
+    offloaded = any(has_deferred(v) for v in result.results.values())
     if not offloaded and not has_deferred(result.outputs):
         return result
     # Only here: the store and the resolver import the dsl.

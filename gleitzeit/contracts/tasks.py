@@ -125,6 +125,9 @@ class OffloadedResult(BaseModel):
     method: str = ""
     # What it is, for people reading the history or the web UI: its fields and their sizes.
     summary: str = ""
+    # Set in a foreach task's ``result`` list: the item's primary value (its "result", else this
+    # field), not the whole stored result.
+    pick: str | None = None
 
     def marker(self) -> dict[str, Any]:
         return {OFFLOADED_KEY: self.model_dump()}
@@ -138,9 +141,12 @@ def offloaded_ref(value: Any) -> OffloadedResult | None:
 
 
 def has_deferred(value: Any) -> bool:
-    """Whether ``value`` (resolved parameters, a run's outputs) holds a deferred reference."""
+    """Whether ``value`` (resolved parameters, a run's outputs) holds a deferred reference or an
+    offloaded result (a foreach item's, inside its task's lists)."""
     if isinstance(value, dict):
-        if len(value) == 1 and (DEFERRED_KEY in value or DEFERRED_TEXT_KEY in value):
+        if len(value) == 1 and (
+            DEFERRED_KEY in value or DEFERRED_TEXT_KEY in value or OFFLOADED_KEY in value
+        ):
             return True
         return any(has_deferred(v) for v in value.values())
     if isinstance(value, list):

@@ -47,7 +47,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gleitzeit.contracts.tasks import DEFERRED_KEY, DEFERRED_TEXT_KEY, offloaded_ref
+from gleitzeit.contracts.tasks import DEFERRED_KEY, DEFERRED_TEXT_KEY, OFFLOADED_KEY, offloaded_ref
 from gleitzeit.core.errors import Problem, ValidationError
 from gleitzeit.dsl.methods import is_method, method_info
 
@@ -280,6 +280,14 @@ def _primary(result: Mapping[str, Any], field: str | None) -> Any:
 
 def _walk(ref: Reference, value: Any, path: tuple[Segment, ...], where: str) -> Any:
     for seg in path:
+        if isinstance(value, Mapping) and len(value) == 1 and OFFLOADED_KEY in value:
+            raise _error(
+                ref,
+                f"{where} was offloaded to the data dir (over offload_threshold_bytes), and a reference "
+                f"cannot walk into an offloaded foreach item; pass the whole list to the task and pick "
+                "there, or raise GLEITZEIT_OFFLOAD_THRESHOLD_BYTES (below 2 MiB)",
+                code="result-offloaded",
+            )
         if isinstance(seg, int):
             if not isinstance(value, list | tuple):
                 raise _error(ref, f"{where} is {type(value).__name__}, not a list, so [{seg}] does not apply")

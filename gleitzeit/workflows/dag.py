@@ -430,6 +430,8 @@ class DagWorkflow:
             )
             return
         self._results[task_id] = run.result()
+        if not self._offloaded and any(offloaded_ref(r) is not None for r in run.results):
+            self._offloaded = True
         self._mark(task_id, "completed", error=run.summary(), **run.progress())
 
     def _start(self, task: TaskSpec, params: dict[str, Any], index: int | None = None) -> asyncio.Task[Any]:

@@ -113,3 +113,15 @@ def test_the_run_result_of_a_large_fan_out_is_fitted_with_the_fewest_omissions()
     omitted = [k for k, v in fitted.results.items() if "$omitted" in v]
     assert size <= MAX_RESULT_BYTES < size + 10_000  # one omission fewer would not fit
     assert len(fitted.warnings) == len(omitted) and omitted[0] == "t0000"
+
+
+def test_a_foreach_items_offloaded_result_is_loaded_and_not_walked_into(tmp_path: Path) -> None:
+    marker = offload(tmp_path)
+    ref = offloaded_ref(marker)
+    assert ref is not None
+    picked = ref.model_copy(update={"pick": "result"}).marker()
+    fan = {"result": [1, picked], "results": [{"result": 1}, marker], "errors": [], "count": 2}
+    loaded = load_offloaded({"fan": fan}, ResultStore(tmp_path))["fan"]
+    assert loaded["result"] == [1, BIG] and loaded["results"][1]["result"] == BIG
+    with pytest.raises(ValidationError, match=r"result\[1\] was offloaded.*pass the whole list"):
+        references.resolve("${fan.result[1].total}", {"fan": fan}, {}, defer=True)

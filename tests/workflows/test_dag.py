@@ -326,6 +326,17 @@ async def test_offloaded_results_reach_later_tasks_and_refuse_conditions(h: Harn
     (call,) = h.acts.calls_for("use")
     assert call.parameters["messages"][0]["content"] == "say: " + text  # resolved before the activity ran
     assert has_deferred(result.outputs)  # the client loads it (tests/activities/test_offload.py)
+    # A foreach item's result: its marker stands in the task's lists and reaches a later task loaded.
+    h.acts.plan("fan[1]", ok(response=text, model="double"))
+    message = {"role": "user", "content": "${item}"}
+    fan = spec(
+        task("fan", foreach=["a", "b"], parameters={"model": "m", "messages": [message]}),
+        task("join", "fan", parameters={"model": "m", "messages": [], "stop": "${fan.result}"}),
+    )
+    result = await h.run(fan)
+    assert offloaded_ref(result.results["fan"]["results"][1]) is not None
+    (call,) = h.acts.calls_for("join")
+    assert call.parameters["stop"] == ["answer of fan[0]", text]
     # A condition is decided in the workflow, which reads no blob: the task fails saying what to do.
     gate = spec(task("big"), task("gate", "big", when="${big.model} == 'double'"))
     with pytest.raises(TaskExecutionError) as info:
