@@ -13,6 +13,8 @@
 9. CLI start: ``gleitzeit --help`` and ``gleitzeit validate`` of a 5-task file vs
    ``python -c "import yaml, pydantic"`` (bench/cli_start.py);
 10. a fan-out of 200 chat tasks over two LLM hosts (a pool) vs one: throughput ratio;
+12. a fan-out of 1,000 python tasks (max_parallel 50) returning 10 KB each: end-to-end time and history
+    size vs the hand-written workflow running the same activity;
 plus the embedded LLM server's tokens/s vs the same model in-process (bench/llm_server.py).
 
 Figures are measured on whatever else the machine is doing: compare ratios, not absolute times.
@@ -63,6 +65,10 @@ class Config:
     pool_tasks: int = 200
     pool_latency_ms: float = 500.0
     pool_per_host: int = 3
+    # Row 12: 1,000 tasks returning 10 KB each, alternating with the hand-written fan-out.
+    results_tasks: int = 1000
+    results_kb: int = 10
+    results_reps: int = 3
 
 
 FULL = Config()
@@ -76,6 +82,8 @@ QUICK = Config(
     quick_llm=True,
     cli_start_rounds=5,
     pool_tasks=100,
+    results_tasks=200,
+    results_reps=1,
 )
 
 
@@ -101,7 +109,7 @@ def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
     from bench.client_bench import measure_batch, measure_chat
     from bench.common import bench_server
     from bench.compat_bench import measure_compat
-    from bench.engine import measure_engines, measure_metrics_cost
+    from bench.engine import measure_engines, measure_metrics_cost, measure_results_fanout
     from bench.pool_bench import measure_pool
     from bench.repeat_runs import measure_repeat_runs
 
@@ -133,6 +141,22 @@ def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
                 )
             ),
         )
+        if cfg.results_tasks:
+            log(f"results fan-out (12): {cfg.results_tasks} tasks x {cfg.results_kb} KB vs hand-written")
+            results["results_fanout"] = _guard(
+                "results_fanout",
+                log,
+                lambda: asyncio.run(
+                    measure_results_fanout(
+                        server,
+                        n=cfg.results_tasks,
+                        cap=cfg.cap,
+                        kb=cfg.results_kb,
+                        reps=cfg.results_reps,
+                        log=log,
+                    )
+                ),
+            )
         log("metrics cost (1c): the python chain with the metrics interceptor on and off")
         results["metrics_cost"] = _guard(
             "metrics_cost",

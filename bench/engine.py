@@ -1,4 +1,4 @@
-"""Benchmarks 1 and 2 on Temporal: Gleitzeit's ``DagWorkflow`` vs the hand-written workflow.
+"""Benchmarks 1, 2 and 12 on Temporal: Gleitzeit's ``DagWorkflow`` vs the hand-written workflow.
 
 Both run on the same dev server, in the same worker (same settings, both workflows registered), with
 the worker in the client's process and eager workflow start, as ``gleitzeit run`` does. Each is
@@ -8,6 +8,8 @@ measured with two activities under the name ``python.execute``:
 - ``noop``: an activity double that answers at once, so what is left is the engine's own overhead.
 
 Runs of the two engines alternate, so load from other processes on the box hits both alike.
+Row 12 (``measure_results_fanout``): the same fan-out with scripts returning 10 KB each, end to end
+and the history's size (events, bytes) of each engine's run.
 """
 
 from __future__ import annotations
@@ -31,7 +33,14 @@ from gleitzeit.dsl import load_workflow
 from gleitzeit.services.connection import connect
 from gleitzeit.worker.build import build_worker, task_activities
 
-__all__ = ["KINDS", "chain_spec", "fanout_spec", "measure_engines", "noop_python"]
+__all__ = [
+    "KINDS",
+    "chain_spec",
+    "fanout_spec",
+    "measure_engines",
+    "measure_results_fanout",
+    "noop_python",
+]
 
 KINDS = ("python", "noop")
 
@@ -193,6 +202,83 @@ async def measure_engines(
     return result
 
 
+def _result_params(kb: int) -> dict[str, Any]:
+    """A script whose result is ``kb`` KB of JSON (stdout parsed as JSON, as a real script's)."""
+    code = f"import json\nprint(json.dumps({{'data': 'x' * {kb * 1024}}}))\n"
+    return {"code": code, "executor": "local", "timeout": 30}
+
+
+async def _history_size(client: Client, workflow_id: str) -> dict[str, int]:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    return {"events": len(history.events), "bytes": sum(e.ByteSize() for e in history.events)}
+
+
+async def measure_results_fanout(
+    server: BenchServer,
+    *,
+    n: int = 1000,
+    cap: int = 50,
+    kb: int = 10,
+    reps: int = 3,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Row 12: a fan-out of ``n`` python tasks (``max_parallel: cap``), each returning ``kb`` KB:
+    Gleitzeit vs the hand-written fan-out with the same activity, alternating; end-to-end seconds
+    (median) and the history's events and bytes of the last run of each."""
+    settings = server.settings.model_copy(update={"task_queue": f"bench-results-{uuid.uuid4().hex[:6]}"})
+    client = await connect(settings)
+    params = _result_params(kb)
+    spec = load_workflow(
+        {
+            "name": f"bench-results-{n}",
+            "max_parallel": cap,
+            "tasks": [{"id": f"t{i}", "method": "python/execute", "params": params} for i in range(n)],
+        }
+    )
+    hand = HandInput(n=n, cap=cap, parameters=params, keep_results=False)
+    times: dict[str, list[float]] = {"gleitzeit": [], "temporal": []}
+    history: dict[str, dict[str, int]] = {}
+
+    async def gleitzeit() -> None:
+        t0 = time.perf_counter()
+        handle = await start_pipeline(client, spec, {}, settings, request_eager_start=True)
+        result = await wait_result(handle)
+        times["gleitzeit"].append(time.perf_counter() - t0)
+        assert result.status == "completed" and len(result.results) == n, result.status
+        history["gleitzeit"] = await _history_size(client, handle.id)
+
+    async def temporal() -> None:
+        workflow_id = f"bench-hand-results-{uuid.uuid4().hex[:8]}"
+        t0 = time.perf_counter()
+        handle = await client.start_workflow(
+            HandFanOut.run, hand, id=workflow_id, task_queue=settings.task_queue, request_eager_start=True
+        )
+        assert len(await handle.result()) == n
+        times["temporal"].append(time.perf_counter() - t0)
+        history["temporal"] = await _history_size(client, workflow_id)
+
+    async with build_worker(
+        client, settings, activities=task_activities(settings), extra_workflows=HAND_WORKFLOWS
+    ):
+        await _gleitzeit(client, settings, chain_spec(2))  # warm-up, not measured
+        for _ in range(reps):
+            await gleitzeit()
+            await temporal()
+    out: dict[str, Any] = {"n": n, "cap": cap, "kb": kb, "reps": reps}
+    for engine, runs in times.items():
+        out[engine] = {"runs_s": [round(r, 2) for r in runs], "median_s": median(runs), **history[engine]}
+    out["time_ratio"] = out["gleitzeit"]["median_s"] / out["temporal"]["median_s"]
+    out["bytes_ratio"] = out["gleitzeit"]["bytes"] / out["temporal"]["bytes"]
+    out["events_ratio"] = out["gleitzeit"]["events"] / out["temporal"]["events"]
+    log(
+        f"  fan-out of {n} x {kb} KB results: gleitzeit {out['gleitzeit']['median_s']:.1f} s, "
+        f"hand-written {out['temporal']['median_s']:.1f} s ({out['time_ratio']:.2f}x); history "
+        f"{out['gleitzeit']['events']} / {out['temporal']['events']} events, "
+        f"{out['gleitzeit']['bytes'] / 1e6:.1f} / {out['temporal']['bytes'] / 1e6:.1f} MB"
+    )
+    return out
+
+
 async def measure_metrics_cost(
     server: BenchServer, *, chain_n: int = 20, reps: int = 5, log: Callable[[str], None] = print
 ) -> dict[str, Any]:
@@ -225,8 +311,18 @@ async def measure_metrics_cost(
     return result
 
 
-if __name__ == "__main__":  # a quick look: python -m bench.engine
+if __name__ == "__main__":  # a quick look: python -m bench.engine [results [N]] (row 12 alone)
+    import json
+    import os
+    import sys
+
     from bench.common import bench_server
 
     with bench_server() as srv:
-        print(asyncio.run(measure_engines(srv, chain_reps=3, fanout_n={"python": 200, "noop": 1000})))
+        if sys.argv[1:2] == ["results"]:
+            n = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+            print(json.dumps(asyncio.run(measure_results_fanout(srv, n=n)), indent=2))
+        else:
+            print(asyncio.run(measure_engines(srv, chain_reps=3, fanout_n={"python": 200, "noop": 1000})))
+    sys.stdout.flush()
+    os._exit(0)  # a process that ran a Temporal worker can crash at interpreter exit (FACTS.md)

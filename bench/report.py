@@ -281,6 +281,7 @@ def render(r: dict[str, Any]) -> str:
             ),
         )
     )
+    targets.append(_results_fanout_row(r.get("results_fanout") or {}))
     llm = r.get("llm_server") or {}
     na = _unavailable(llm)
     targets.append(
@@ -315,3 +316,22 @@ def render(r: dict[str, Any]) -> str:
     if problems:
         lines += ["", "Original 0.0.5: " + "; ".join(problems)]
     return "\n".join(lines)
+
+
+def _results_fanout_row(res: dict[str, Any]) -> tuple[str, str, str, str]:
+    """Row 12: the fan-out returning 10 KB per task vs the hand-written one (time; history size)."""
+    na = _unavailable(res)
+    gz, hand = res.get("gleitzeit") or {}, res.get("temporal") or {}
+    ratio = res.get("time_ratio")
+    return (
+        f"12. fan-out of {res.get('n', '?')} python tasks (max_parallel {res.get('cap', '?')}) returning "
+        f"{res.get('kb', '?')} KB each vs hand-written: time; history",
+        na
+        or f"{_num(ratio, '.2f')}x ({_num(gz.get('median_s'), '.1f')} vs {_num(hand.get('median_s'), '.1f')} s, "
+        f"median of {res.get('reps')}); history {gz.get('events')} vs {hand.get('events')} events "
+        f"({_num(res.get('events_ratio'), '.2f')}x), {_num(_ratio(gz.get('bytes'), 1e6), '.1f')} vs "
+        f"{_num(_ratio(hand.get('bytes'), 1e6), '.1f')} MB ({_num(res.get('bytes_ratio'), '.2f')}x: the run's "
+        "result, capped at 1.5 MB)",
+        "<= 1.1x time",
+        NA if na else _verdict(_within(ratio, 1.1)),
+    )

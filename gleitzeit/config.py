@@ -51,8 +51,10 @@ DEFAULT_API_PORT = 8000
 DEFAULT_MAX_PARALLEL = 50
 DEFAULT_LLM_TIMEOUT = 300.0
 DEFAULT_SCRIPT_TIMEOUT = 60.0
-# Temporal errors out at 2 MiB per payload; refuse results well before that.
-DEFAULT_MAX_RESULT_BYTES = 1_500_000
+# The largest result a task may return. Results over the offload threshold are stored under the
+# data dir and cross Temporal (2 MiB per payload) as a reference (gleitzeit.activities.offload).
+DEFAULT_MAX_RESULT_BYTES = 64 * 1024**2
+DEFAULT_OFFLOAD_THRESHOLD_BYTES = 1024**2
 DEFAULT_SANDBOX_IMAGE = "gleitzeit-sandbox:latest"
 # POST /v1/files: documents and images of everyday size pass, a runaway upload does not fill the disk.
 DEFAULT_UPLOAD_MAX_FILE_BYTES = 100 * 1024**2
@@ -146,7 +148,16 @@ class Settings(BaseSettings, Limits):
 
     # Engine limits
     max_parallel: int = Field(default=DEFAULT_MAX_PARALLEL, ge=1, le=MAX_PARALLEL_LIMIT)
-    max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES
+    max_result_bytes: int = Field(
+        default=DEFAULT_MAX_RESULT_BYTES, description="the largest result a task may return (bytes of JSON)"
+    )
+    offload_threshold_bytes: int = Field(
+        default=DEFAULT_OFFLOAD_THRESHOLD_BYTES,
+        ge=1024,
+        le=1_800_000,
+        description="a task result whose JSON is larger is stored under <data_dir>/results and passed by "
+        "reference (Temporal refuses payloads over 2 MiB); workers and the API must share the data dir",
+    )
     workflow_sandbox: bool = Field(
         default=False,
         description="run workflow code in Temporal's sandbox (determinism checks; ~5 ms more per run)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
@@ -17,12 +18,14 @@ from temporalio.client import WorkflowExecutionStatus
 
 from gleitzeit.contracts.batch import BatchResult
 from gleitzeit.contracts.dag import DagResult, TaskProgress, WorkflowProgress
+from gleitzeit.contracts.tasks import has_deferred
 from gleitzeit.core.models import LogEvent, TaskResult, TaskStatus, WorkflowExecution, WorkflowStatus
 
 __all__ = [
     "events_from_history",
     "execution_from_batch",
     "execution_from_dag",
+    "load_offloaded_result",
     "status_from_temporal",
     "task_result",
 ]
@@ -69,8 +72,16 @@ def task_result(progress: TaskProgress, result: Any = None) -> TaskResult:
 
 
 def execution_from_dag(
-    result: DagResult, *, run_id: str | None = None, web_url: str | None = None
+    result: DagResult,
+    *,
+    run_id: str | None = None,
+    web_url: str | None = None,
+    data_dir: Path | None = None,
 ) -> WorkflowExecution:
+    """The run's execution; with ``data_dir``, offloaded results (and outputs referring to them) are
+    loaded from their blobs there (NotFoundError naming the task and the path when one is missing)."""
+    if data_dir is not None:
+        result = load_offloaded_result(result, data_dir)
     by_id = {t.task_id: t for t in result.tasks}
     results: dict[str, TaskResult] = {}
     for task_id, progress in by_id.items():
@@ -90,6 +101,23 @@ def execution_from_dag(
         completed_at=max(ends) if ends else None,
         web_url=web_url,
         warnings=result.warnings,
+    )
+
+
+def load_offloaded_result(result: DagResult, data_dir: Path) -> DagResult:
+    """``result`` with the task results offloaded to ``<data_dir>/results`` loaded (docs/results.md)."""
+    offloaded = any(has_deferred(v) for v in result.results.values())
+    if not offloaded and not has_deferred(result.outputs):
+        return result
+    # Only here: the store and the resolver import the dsl.
+    from gleitzeit.activities.offload import ResultStore, load_offloaded, resolve_deferred
+
+    store = ResultStore(data_dir)
+    return result.model_copy(
+        update={
+            "results": load_offloaded(result.results, store),
+            "outputs": resolve_deferred(result.outputs, store),
+        }
     )
 
 

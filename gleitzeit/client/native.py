@@ -202,7 +202,11 @@ class NativeBackend:
 
     def _run(self, handle: Any, kind: str = "workflow") -> NativeRun:
         return NativeRun(
-            handle, kind, web_url(self.settings, handle.id, handle.result_run_id), client=self.client
+            handle,
+            kind,
+            web_url(self.settings, handle.id, handle.result_run_id),
+            client=self.client,
+            data_dir=self.settings.data_dir,
         )
 
     async def start_spec(
@@ -251,7 +255,11 @@ class NativeBackend:
             workflow_id, result_type=BatchResult if kind == "batch" else DagResult
         )
         return NativeRun(
-            handle, kind, web_url(self.settings, workflow_id, description.run_id), client=self.client
+            handle,
+            kind,
+            web_url(self.settings, workflow_id, description.run_id),
+            client=self.client,
+            data_dir=self.settings.data_dir,
         )
 
     async def list_workflows(self, limit: int = 20, query: str | None = None) -> list[WorkflowSummary]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
@@ -58,11 +59,14 @@ class NativeRun(WorkflowRun):
         web_url: str | None = None,
         *,
         client: Client | None = None,
+        data_dir: Path | None = None,
     ) -> None:
         super().__init__(handle.id, handle.result_run_id or handle.run_id, web_url)
         self.handle = handle
         self.kind = kind
         self.client = client
+        # Where this client reads offloaded results (<data_dir>/results, shared with the workers).
+        self.data_dir = data_dir
         self._fetch: asyncio.Task[WorkflowExecution] | None = None
 
     async def status(self) -> WorkflowStatus:
@@ -184,7 +188,9 @@ class NativeRun(WorkflowRun):
         if isinstance(result, BatchResult):
             return execution_from_batch(result, run_id=self.run_id, web_url=self.web_url)
         if isinstance(result, DagResult):
-            return execution_from_dag(result, run_id=self.run_id, web_url=self.web_url)
+            return execution_from_dag(
+                result, run_id=self.run_id, web_url=self.web_url, data_dir=self.data_dir
+            )
         raise WorkflowExecutionError(
             f"workflow '{self.workflow_id}' is not a Gleitzeit pipeline (its result is {type(result).__name__})",
             workflow_id=self.workflow_id,

@@ -13,7 +13,28 @@ from pydantic import BaseModel, Field
 
 from gleitzeit.contracts.spec import RetrySpec
 
-__all__ = ["EmbedResult", "LlmResult", "McpResult", "PythonResult", "TaskInput"]
+__all__ = [
+    "DEFERRED_KEY",
+    "DEFERRED_TEXT_KEY",
+    "OFFLOADED_KEY",
+    "EmbedResult",
+    "LlmResult",
+    "McpResult",
+    "OffloadedResult",
+    "PythonResult",
+    "TaskInput",
+    "has_deferred",
+    "offloaded_ref",
+]
+
+# A task result too large to cross Temporal is stored as a blob and stands in the workflow's results
+# as ``{OFFLOADED_KEY: OffloadedResult}`` (docs/results.md, "Large results"). A reference into it that
+# a later task's parameters make is passed to that task's activity as ``{DEFERRED_KEY: {...}}`` (one
+# reference: blob, path, primary field) or ``{DEFERRED_TEXT_KEY: [text | deferred, ...]}`` (references
+# inside a longer string), which the activity resolves before it runs (gleitzeit.activities.offload).
+OFFLOADED_KEY = "$offloaded"
+DEFERRED_KEY = "$deferred"
+DEFERRED_TEXT_KEY = "$deferred_text"
 
 
 class TaskInput(BaseModel):
@@ -32,6 +53,9 @@ class TaskInput(BaseModel):
     # The roots the run was started with (the REST API's): every file a task opens must lie inside
     # them, on whichever worker runs it (gleitzeit.core.files.read_roots). None: the worker's own rule.
     file_roots: list[str] | None = None
+    # True when ``parameters`` hold deferred references to offloaded results (the workflow sets it):
+    # only then does the activity side look for them and read blobs.
+    deferred: bool = False
 
 
 class LlmResult(BaseModel):
@@ -90,3 +114,41 @@ class McpResult(BaseModel):
     server: str = ""
     success: bool = True
     structured: dict[str, Any] | None = None
+
+
+class OffloadedResult(BaseModel):
+    """A task result over the offload threshold, stored content-addressed under the data dir
+    (``<data_dir>/results/<sha256>.json``); what crosses Temporal instead of the result."""
+
+    sha256: str
+    size: int  # bytes of the result's JSON
+    method: str = ""
+    # What it is, for people reading the history or the web UI: its fields and their sizes.
+    summary: str = ""
+    # Set in a foreach task's ``result`` list: the item's primary value (its "result", else this
+    # field), not the whole stored result.
+    pick: str | None = None
+
+    def marker(self) -> dict[str, Any]:
+        return {OFFLOADED_KEY: self.model_dump()}
+
+
+def offloaded_ref(value: Any) -> OffloadedResult | None:
+    """The blob reference when ``value`` is an offloaded result's marker, else None."""
+    if isinstance(value, dict) and len(value) == 1 and OFFLOADED_KEY in value:
+        return OffloadedResult.model_validate(value[OFFLOADED_KEY])
+    return None
+
+
+def has_deferred(value: Any) -> bool:
+    """Whether ``value`` (resolved parameters, a run's outputs) holds a deferred reference or an
+    offloaded result (a foreach item's, inside its task's lists)."""
+    if isinstance(value, dict):
+        if len(value) == 1 and (
+            DEFERRED_KEY in value or DEFERRED_TEXT_KEY in value or OFFLOADED_KEY in value
+        ):
+            return True
+        return any(has_deferred(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_deferred(v) for v in value)
+    return False

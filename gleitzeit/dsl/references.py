@@ -27,6 +27,16 @@ result dict, which gives the same answer for every result the activities return.
 
 Errors (a bad reference, a task without a result, a missing field or index) are always
 ``gleitzeit.core.errors.ValidationError``, naming the reference. Nothing here mutates its input.
+
+**Offloaded results.** A result too large for Temporal stands in the workflow's results as a blob
+marker (``gleitzeit.contracts.tasks.OffloadedResult``). ``resolve(..., defer=True)`` (a task's
+parameters, the run's outputs) turns a reference into one into a deferred reference that the activity
+(or the client) resolves with :func:`value_in_result` once it has read the blob; without ``defer`` (a
+``when:`` condition, a ``foreach:`` list, decided in the workflow, which reads no files) such a
+reference is an error that says what to do.
+
+Why one module of ~410 lines: parsing, rewriting and resolving share the grammar (``Reference``, its
+segments and their canonical text) and the primary-field rule; split, each part would import the others.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gleitzeit.contracts.tasks import DEFERRED_KEY, DEFERRED_TEXT_KEY, OFFLOADED_KEY, offloaded_ref
 from gleitzeit.core.errors import Problem, ValidationError
 from gleitzeit.dsl.methods import is_method, method_info
 
@@ -57,6 +68,7 @@ __all__ = [
     "render_text",
     "resolve",
     "rewrite_references",
+    "value_in_result",
 ]
 
 INPUTS_ROOT = "inputs"
@@ -268,6 +280,14 @@ def _primary(result: Mapping[str, Any], field: str | None) -> Any:
 
 def _walk(ref: Reference, value: Any, path: tuple[Segment, ...], where: str) -> Any:
     for seg in path:
+        if isinstance(value, Mapping) and len(value) == 1 and OFFLOADED_KEY in value:
+            raise _error(
+                ref,
+                f"{where} was offloaded to the data dir (over offload_threshold_bytes), and a reference "
+                f"cannot walk into an offloaded foreach item; pass the whole list to the task and pick "
+                "there, or raise GLEITZEIT_OFFLOAD_THRESHOLD_BYTES (below 2 MiB)",
+                code="result-offloaded",
+            )
         if isinstance(seg, int):
             if not isinstance(value, list | tuple):
                 raise _error(ref, f"{where} is {type(value).__name__}, not a list, so [{seg}] does not apply")
@@ -294,6 +314,7 @@ def _value_of(
     inputs: Mapping[str, Any],
     primary_fields: Mapping[str, str] | None,
     bindings: Mapping[str, Any] | None = None,
+    defer: bool = False,
 ) -> Any:
     if bindings and ref.root in bindings:
         return _walk(ref, bindings[ref.root], ref.path, ref.root)
@@ -311,10 +332,28 @@ def _value_of(
             code="missing-result",
         )
     result = results[ref.root]
+    field = primary_fields.get(ref.root) if primary_fields else None
+    if isinstance(result, Mapping) and (blob := offloaded_ref(result)) is not None:
+        if not defer:
+            raise _error(
+                ref,
+                f"the result of task '{ref.root}' ({blob.size / 1_048_576:.1f} MiB) was offloaded to the "
+                "data dir (over offload_threshold_bytes), and a when: condition or a foreach: list is "
+                "decided in the workflow, which reads no offloaded results; have that task return the "
+                "small value to decide on as a field of its own (or a shorter list), or raise "
+                "GLEITZEIT_OFFLOAD_THRESHOLD_BYTES (below 2 MiB)",
+                code="result-offloaded",
+            )
+        return {DEFERRED_KEY: {"blob": blob.model_dump(), "task": ref.root, "ref": ref.raw, "primary": field}}
+    return value_in_result(ref, result, field)
+
+
+def value_in_result(ref: Reference, result: Any, field: str | None) -> Any:
+    """What ``ref`` names inside its task's ``result`` (the task's primary field ``field``): the part
+    of resolving that needs the result itself, shared with the activity side's deferred references."""
     where = f"the result of task '{ref.root}'"
     if not isinstance(result, Mapping):
         return _walk(ref, result, ref.path, where)
-    field = primary_fields.get(ref.root) if primary_fields else None
     if not ref.path:
         return _primary(result, field)
     head = ref.path[0]
@@ -332,34 +371,50 @@ def resolve(
     *,
     primary_fields: Mapping[str, str] | None = None,
     bindings: Mapping[str, Any] | None = None,
+    defer: bool = False,
 ) -> Any:
     """``value`` with every reference replaced by what it names; walks dicts/lists, never mutates.
 
     ``results`` maps task id -> that task's result dict, ``inputs`` the bound workflow inputs,
     ``primary_fields`` task id -> its method's primary field (see the module docstring), ``bindings``
     names bound to values before tasks are looked at (a foreach item's ``item`` and ``item_index``).
+    ``defer``: a reference into an offloaded result becomes a deferred reference (see above) instead
+    of an error.
     """
     if isinstance(value, str):
         if "${" not in value:
             return value
         parts = parse_template(value)
         if len(parts) == 1 and isinstance(parts[0], Reference):
-            return _value_of(parts[0], results, inputs, primary_fields, bindings)
-        return "".join(
-            render_text(_value_of(p, results, inputs, primary_fields, bindings))
-            if isinstance(p, Reference)
-            else p
+            return _value_of(parts[0], results, inputs, primary_fields, bindings, defer)
+        values = [
+            _value_of(p, results, inputs, primary_fields, bindings, defer) if isinstance(p, Reference) else p
             for p in parts
-        )
+        ]
+        pieces = [
+            v if isinstance(p, str) or (defer and _is_deferred(v)) else render_text(v)
+            for p, v in zip(parts, values, strict=True)
+        ]
+        if defer and any(not isinstance(piece, str) for piece in pieces):
+            return {DEFERRED_TEXT_KEY: pieces}
+        return "".join(pieces)
     if isinstance(value, Mapping):
         return {
-            k: resolve(v, results, inputs, primary_fields=primary_fields, bindings=bindings)
+            k: resolve(v, results, inputs, primary_fields=primary_fields, bindings=bindings, defer=defer)
             for k, v in value.items()
         }
     if isinstance(value, list):
-        return [resolve(v, results, inputs, primary_fields=primary_fields, bindings=bindings) for v in value]
+        return [
+            resolve(v, results, inputs, primary_fields=primary_fields, bindings=bindings, defer=defer)
+            for v in value
+        ]
     if isinstance(value, tuple):
         return tuple(
-            resolve(v, results, inputs, primary_fields=primary_fields, bindings=bindings) for v in value
+            resolve(v, results, inputs, primary_fields=primary_fields, bindings=bindings, defer=defer)
+            for v in value
         )
     return value
+
+
+def _is_deferred(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and DEFERRED_KEY in value

@@ -18,7 +18,7 @@ from gleitzeit.contracts.heartbeat import HEARTBEAT_THROTTLE
 from gleitzeit.core.version import __version__
 from gleitzeit.executors.leftovers import sweep_stale_workspaces
 from gleitzeit.worker.instrument import MetricsInterceptor
-from gleitzeit.worker.interceptor import RetryDelayInterceptor
+from gleitzeit.worker.interceptor import OffloadInterceptor, RetryDelayInterceptor
 from gleitzeit.worker.registry import remember
 from gleitzeit.workflows.dag import DagWorkflow
 
@@ -102,7 +102,7 @@ def build_worker(
     swept = sweep_stale_workspaces()
     if swept:
         _log.info("removed %d script workspace(s) left by killed workers", swept)
-    interceptors: list[Any] = [RetryDelayInterceptor()]
+    interceptors: list[Any] = [RetryDelayInterceptor(), OffloadInterceptor(settings)]
     if metrics:
         # Outermost: it sees each attempt's error as Temporal gets it.
         interceptors.insert(0, MetricsInterceptor(settings.ollama_host))

@@ -1,4 +1,5 @@
-"""Worker interceptor: the YAML retry block's backoff and jitter, and the attempt number on failures.
+"""Worker interceptors: the YAML retry block's backoff and jitter, and the attempt number on failures;
+large task results offloaded to the data dir (``OffloadInterceptor``).
 
 Temporal owns the retries; this only tells it *when* to retry (``next_retry_delay``) for backoffs its
 RetryPolicy cannot express (linear, jitter), and records the attempt on the failure so the workflow can
@@ -19,10 +20,48 @@ from temporalio.worker import (
     Interceptor,
 )
 
+from gleitzeit.activities.offload import offload_result, resolve_parameters
+from gleitzeit.config import Settings
 from gleitzeit.contracts.tasks import TaskInput
+from gleitzeit.core.errors import NotFoundError, ValidationError
 from gleitzeit.workflows.policies import retry_delay
 
-__all__ = ["RetryDelayInterceptor"]
+__all__ = ["OffloadInterceptor", "RetryDelayInterceptor"]
+
+
+class OffloadInterceptor(Interceptor):
+    """Around every task activity (its input a ``TaskInput``: python, llm, mcp alike): resolve the
+    deferred references to offloaded results in its parameters before it runs, and offload its result
+    when it is over ``offload_threshold_bytes`` (gleitzeit.activities.offload). Batch activities
+    (other inputs) pass untouched."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _OffloadInbound(next, self._settings)
+
+
+class _OffloadInbound(ActivityInboundInterceptor):
+    def __init__(self, next: ActivityInboundInterceptor, settings: Settings) -> None:
+        super().__init__(next)
+        self._settings = settings
+
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        task = input.args[0] if len(input.args) == 1 else None
+        if not isinstance(task, TaskInput):
+            return await super().execute_activity(input)
+        if task.deferred:
+            try:
+                task = await resolve_parameters(task, self._settings)
+            except (NotFoundError, ValidationError) as exc:
+                # Bad input for this task: retrying on this worker cannot fix it.
+                raise ApplicationError(
+                    f"task '{task.task_id}': {exc}", type=type(exc).__name__, non_retryable=True
+                ) from None
+            input.args = [task]
+        result = await super().execute_activity(input)
+        return await offload_result(result, task, self._settings)
 
 
 class RetryDelayInterceptor(Interceptor):

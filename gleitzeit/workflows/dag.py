@@ -15,7 +15,7 @@ once started; their state is ``waiting``. The ``approve`` update answers an appr
 refuses a wrong answer before anything enters the history. Runs without such tasks take exactly the
 paths they took before (recorded histories replay unchanged).
 
-Why one module of ~640 lines: it is one class whose methods share the run's state (what is in flight,
+Why one module of ~680 lines: it is one class whose methods share the run's state (what is in flight,
 each task's state, the results), foreach items included; the pure parts live beside it (``policies``,
 ``outcome``, ``foreach``'s bookkeeping, ``waits``, ``dsl.references``, ``dsl.conditions``).
 """
@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         WorkflowProgress,
     )
     from gleitzeit.contracts.spec import TaskSpec, WorkflowSpec
-    from gleitzeit.contracts.tasks import TaskInput
+    from gleitzeit.contracts.tasks import TaskInput, has_deferred, offloaded_ref
     from gleitzeit.core.errors import ValidationError
     from gleitzeit.dsl import conditions, references
     from gleitzeit.dsl.methods import WAIT_FAMILIES, method_info
@@ -97,6 +97,10 @@ class DagWorkflow:
         self._held: dict[str, None] = {}
         self._approvals = Approvals()
         self._details_stale = False
+        # Set once a task's result was offloaded (a blob under the data dir): from then on a task's
+        # parameters may carry deferred references that its activity resolves. Runs without
+        # offloaded results take exactly the paths they took before (recorded histories replay).
+        self._offloaded = False
 
     # -- queries -----------------------------------------------------------------------------------
 
@@ -314,7 +318,11 @@ class DagWorkflow:
                 self._mark(task.id, "running", origin="ran", **run.progress())
                 return False
             params = references.resolve(
-                task.parameters, self._results, self._inputs, primary_fields=self._primary
+                task.parameters,
+                self._results,
+                self._inputs,
+                primary_fields=self._primary,
+                defer=self._offloaded,
             )
         except ValidationError as exc:
             # A reference that cannot be resolved is the task's failure, not the engine's.
@@ -355,6 +363,7 @@ class DagWorkflow:
                         self._inputs,
                         primary_fields=self._primary,
                         bindings=bindings,
+                        defer=self._offloaded,
                     )
                 except ValidationError as exc:
                     failure = self._item_failed(run, index, str(exc), "ValidationError", None)
@@ -421,6 +430,8 @@ class DagWorkflow:
             )
             return
         self._results[task_id] = run.result()
+        if not self._offloaded and any(offloaded_ref(r) is not None for r in run.results):
+            self._offloaded = True
         self._mark(task_id, "completed", error=run.summary(), **run.progress())
 
     def _start(self, task: TaskSpec, params: dict[str, Any], index: int | None = None) -> asyncio.Task[Any]:
@@ -446,6 +457,7 @@ class DagWorkflow:
             file_roots=self._file_roots,
             timeout=opts.start_to_close.total_seconds(),
             retry=default_retry(task),
+            deferred=self._offloaded and has_deferred(params),
         )
         # A cancelled task is only over when its activity has stopped (process killed, container
         # removed), so the workflow never closes with work still running somewhere.
@@ -540,9 +552,14 @@ class DagWorkflow:
                 type="TaskFailed",
                 non_retryable=True,
             )
-        self._results[task.id] = result
+        self._record(task.id, result)
         self._mark(task.id, "completed")
         return None
+
+    def _record(self, task_id: str, result: Any) -> None:
+        self._results[task_id] = result
+        if not self._offloaded and offloaded_ref(result) is not None:
+            self._offloaded = True
 
     async def _cancel_running(self, running: dict[asyncio.Task[Any], str], reason: str) -> None:
         handles = list(running)
@@ -559,7 +576,7 @@ class DagWorkflow:
             else:
                 if index is None:
                     # It finished before the cancellation reached it: keep the result.
-                    self._results[task_id] = result
+                    self._record(task_id, result)
                     self._mark(task_id, "completed")
         # A foreach task under way is cancelled as a whole (one item's result is no task result).
         for task_id, run in list(self._foreach.items()):
@@ -574,7 +591,7 @@ class DagWorkflow:
         plan makes sure of it, see gleitzeit.client.resume_plan)."""
         for task_id in list(self._state):  # file order: deterministic
             if task_id in carried:
-                self._results[task_id] = carried[task_id]
+                self._record(task_id, carried[task_id])
                 self._mark(task_id, "completed", origin="carried")
                 self._carried += 1
 
@@ -653,7 +670,7 @@ class DagWorkflow:
         for name, value in spec.outputs.items():
             try:
                 outputs[name] = references.resolve(
-                    value, self._results, self._inputs, primary_fields=self._primary
+                    value, self._results, self._inputs, primary_fields=self._primary, defer=self._offloaded
                 )
             except ValidationError:
                 # Its task was skipped or failed with on_error: continue: no value, not an error.

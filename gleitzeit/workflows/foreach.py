@@ -15,6 +15,9 @@ The task's result (``FOREACH_FIELDS`` in ``gleitzeit.dsl.linking`` is what refer
     errors   the failed items: [{index, error, error_type, attempts}]
     count    the number of items
 
+An item's result over the offload threshold (docs/results.md) stands in both lists as its blob's
+marker; a later task's activity and the client read it there.
+
 so ``${t}`` and ``${t.result}`` are the list of primary values and ``${t[2]}`` the third one.
 
 Why a cap and not continue-as-new: one activity costs ~3.5 history events, so ``MAX_FOREACH_ITEMS``
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gleitzeit.contracts.spec import MAX_FOREACH_ITEMS, MAX_FOREACH_TOTAL_ITEMS, TaskSpec
+from gleitzeit.contracts.tasks import OffloadedResult, offloaded_ref
 from gleitzeit.core.errors import Problem, ValidationError
 from gleitzeit.dsl import conditions, references
 from gleitzeit.dsl.methods import method_info
@@ -158,10 +162,22 @@ class ForeachRun:
         primary = method_info(self.task.method).primary_field
         return {
             "result": [
-                None if r is None else r.get("result", r.get(primary)) if isinstance(r, dict) else r
+                None
+                if r is None
+                else _picked(ref, primary)
+                if (ref := offloaded_ref(r)) is not None
+                else r.get("result", r.get(primary))
+                if isinstance(r, dict)
+                else r
                 for r in self.results
             ],
             "results": list(self.results),
             "errors": list(self.errors),
             "count": len(self.items),
         }
+
+
+def _picked(ref: OffloadedResult, primary: str) -> dict[str, Any]:
+    """An offloaded item's entry in the ``result`` list: its primary value, read where it is used
+    (a later task's activity, the client)."""
+    return ref.model_copy(update={"pick": primary}).marker()

@@ -34,6 +34,9 @@ TINY = Config(
     pool_tasks=8,
     pool_latency_ms=20,
     pool_per_host=2,
+    results_tasks=6,
+    results_kb=1,
+    results_reps=1,
 )
 
 
@@ -51,7 +54,7 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
     assert (
         results["metrics_cost"]["on"]["per_step_ms"] > 0 and results["metrics_cost"]["off"]["per_step_ms"] > 0
     )
-    for part in ("chat", "compat", "batch", "repeat", "cli_start", "pool"):
+    for part in ("chat", "compat", "batch", "repeat", "cli_start", "pool", "results_fanout"):
         assert "error" not in results[part], results[part]
     assert set(results["pool"]["served"]) == {"one", "two"}, results["pool"]
     if results["batch"].get("available"):
@@ -72,6 +75,7 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
         "8. /v1/chat/completions",
         "9. CLI start",
         "10. chat fan-out over two LLM hosts",
+        "12. fan-out of 6 python tasks",
     ):
         assert row in table
 

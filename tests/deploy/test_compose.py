@@ -111,6 +111,23 @@ def test_worker_scales_and_is_hardened(config: dict[str, Any]) -> None:
     assert config["services"]["api"]["command"][:3] == ["serve", "--host", "0.0.0.0"]
 
 
+def test_workers_and_api_share_the_data_dir_of_offloaded_results(config: dict[str, Any]) -> None:
+    # A result one worker offloads is read by the worker of a later task and by the API.
+    services = config["services"]
+    mounts = {}
+    for name in ("worker", "api"):
+        svc = services[name]
+        # Compose v2 writes volumes as mappings, v1 as "source:target:mode".
+        targets = [
+            v["target"] if isinstance(v, dict) else v.split(":")[1]
+            for v in svc["volumes"]
+            if (v.get("source") if isinstance(v, dict) else v.split(":")[0]) == "gleitzeit-data"
+        ]
+        (mounts[name],) = targets
+        assert svc["environment"]["GLEITZEIT_OFFLOAD_THRESHOLD_BYTES"] == "1048576"
+    assert mounts["worker"] == mounts["api"] == "/var/lib/gleitzeit"
+
+
 def test_ports_listen_on_localhost_by_default(config: dict[str, Any]) -> None:
     for name, svc in config["services"].items():
         for port in svc.get("ports", []):

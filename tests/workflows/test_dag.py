@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from gleitzeit.client.starter import start_pipeline, wait_result
 from gleitzeit.config import Settings
 from gleitzeit.contracts.dag import DagResult
 from gleitzeit.contracts.spec import RetrySpec, TaskSpec, WorkflowSpec
+from gleitzeit.contracts.tasks import has_deferred, offloaded_ref
 from gleitzeit.core.errors import (
     TaskExecutionError,
     TimeoutError,
@@ -306,3 +308,38 @@ async def test_many_tasks_with_in_flight_cap(h: Harness) -> None:
     result = await h.run(wf)
     assert len(result.results) == n
     assert h.acts.peak <= 40
+
+
+async def test_offloaded_results_reach_later_tasks_and_refuse_conditions(h: Harness, tmp_path: Path) -> None:
+    # A low threshold on the real interceptor: the double's 5 KB answer is stored under tmp_path.
+    h.settings = h.settings.model_copy(update={"data_dir": tmp_path, "offload_threshold_bytes": 2048})
+    text = "y" * 5000
+    h.acts.plan("big", ok(response=text, model="double"))
+    message = {"role": "user", "content": "say: ${big.response}"}
+    wf = spec(
+        task("big"),
+        task("use", "big", parameters={"model": "m", "messages": [message]}),
+        outputs={"model": "${big.model}"},
+    )
+    result = await h.run(wf)
+    assert offloaded_ref(result.results["big"]) is not None
+    (call,) = h.acts.calls_for("use")
+    assert call.parameters["messages"][0]["content"] == "say: " + text  # resolved before the activity ran
+    assert has_deferred(result.outputs)  # the client loads it (tests/activities/test_offload.py)
+    # A foreach item's result: its marker stands in the task's lists and reaches a later task loaded.
+    h.acts.plan("fan[1]", ok(response=text, model="double"))
+    message = {"role": "user", "content": "${item}"}
+    fan = spec(
+        task("fan", foreach=["a", "b"], parameters={"model": "m", "messages": [message]}),
+        task("join", "fan", parameters={"model": "m", "messages": [], "stop": "${fan.result}"}),
+    )
+    result = await h.run(fan)
+    assert offloaded_ref(result.results["fan"]["results"][1]) is not None
+    (call,) = h.acts.calls_for("join")
+    assert call.parameters["stop"] == ["answer of fan[0]", text]
+    # A condition is decided in the workflow, which reads no blob: the task fails saying what to do.
+    gate = spec(task("big"), task("gate", "big", when="${big.model} == 'double'"))
+    with pytest.raises(TaskExecutionError) as info:
+        await h.run(gate)
+    assert info.value.task_id == "gate"
+    assert "offloaded" in str(info.value) and "GLEITZEIT_OFFLOAD_THRESHOLD_BYTES" in str(info.value)

@@ -182,7 +182,9 @@ async def _start(
         attach_existing=opts.workflow_id is not None,
         file_roots=backend.run_roots,
     )
-    return NativeRun(handle, "workflow", web_url(backend.settings, handle.id))
+    return NativeRun(
+        handle, "workflow", web_url(backend.settings, handle.id), data_dir=backend.settings.data_dir
+    )
 
 
 async def run_call(
