@@ -322,11 +322,10 @@ async def measure_llm_throughput(
         "rows": figures,
     }
     for side in SIDES:
-        result[f"{side}_tps"] = median([f["tokens_per_s"] for f in figures[side]])
-        result[f"{side}_tokens"] = median([f["tokens"] for f in figures[side]])
-        result[f"{side}_slots_busy"] = median([f["slots_busy"] for f in figures[side]])
-        for key in ("bench_cpu_s", "server_cpu_s"):
-            result[f"{side}_{key}"] = median([f[key] for f in figures[side]])
+        for key in ("tokens_per_s", "tokens", "slots_busy", "bench_cpu_s", "server_cpu_s"):
+            result[f"{side}_{'tps' if key == 'tokens_per_s' else key}"] = median(
+                [f[key] for f in figures[side]]
+            )
     best = max(result["direct_tps"], result["xllamacpp_tps"])
     result["ratio"] = result["pipeline_tps"] / best if best else None
     result["direct_vs_xllamacpp"] = (
