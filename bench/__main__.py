@@ -13,6 +13,8 @@
 9. CLI start: ``gleitzeit --help`` and ``gleitzeit validate`` of a 5-task file vs
    ``python -c "import yaml, pydantic"`` (bench/cli_start.py);
 10. a fan-out of 200 chat tasks over two LLM hosts (a pool) vs one: throughput ratio;
+11. real LLM throughput: 64 short SmolLM2 chats through a pipeline vs sent directly to the embedded
+    server vs xllamacpp's own server, aggregate tokens/s (bench/llm_throughput.py);
 12. a fan-out of 1,000 python tasks (max_parallel 50) returning 10 KB each: end-to-end time and history
     size vs the hand-written workflow running the same activity;
 plus the embedded LLM server's tokens/s vs the same model in-process (bench/llm_server.py).
@@ -65,6 +67,9 @@ class Config:
     pool_tasks: int = 200
     pool_latency_ms: float = 500.0
     pool_per_host: int = 3
+    # 11: real chats on the embedded LLM server (skipped with llm_server=False); rounds rotate the order.
+    llm_chats: int = 64
+    llm_rounds: int = 2
     # Row 12: 1,000 tasks returning 10 KB each, alternating with the hand-written fan-out.
     results_tasks: int = 1000
     results_kb: int = 10
@@ -82,6 +87,7 @@ QUICK = Config(
     quick_llm=True,
     cli_start_rounds=5,
     pool_tasks=100,
+    llm_chats=16,
     results_tasks=200,
     results_reps=1,
 )
@@ -207,6 +213,17 @@ def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
                 )
             ),
         )
+        if cfg.llm_server and cfg.llm_chats:
+            from bench.llm_throughput import measure_llm_throughput
+
+            log(f"real LLM throughput (11): {cfg.llm_chats} chats, pipeline vs direct vs xllamacpp's server")
+            results["llm_throughput"] = _guard(
+                "llm_throughput",
+                log,
+                lambda: asyncio.run(
+                    measure_llm_throughput(server, chats=cfg.llm_chats, rounds=cfg.llm_rounds, log=log)
+                ),
+            )
         log("batch (4, 5)")
         results["batch"] = _guard(
             "batch",
@@ -270,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller runs (about 3 minutes)")
     parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON to FILE")
     parser.add_argument("--no-original", action="store_true", help="skip the original Gleitzeit 0.0.5")
-    parser.add_argument("--no-llm-server", action="store_true", help="skip the LLM server tokens/s benchmark")
+    parser.add_argument(
+        "--no-llm-server", action="store_true", help="skip the real-model LLM benchmarks (tokens/s, row 11)"
+    )
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     cfg = Config(**{**asdict(cfg), "original": not args.no_original, "llm_server": not args.no_llm_server})

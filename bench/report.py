@@ -207,6 +207,23 @@ def render(r: dict[str, Any]) -> str:
             NA if na else _verdict(None if ratio9 is None else ratio9 >= 1.8),
         )
     )
+    llm_tp = r.get("llm_throughput") or {}
+    na = _unavailable(llm_tp)
+    ratio11 = llm_tp.get("ratio")
+    targets.append(
+        (
+            "11. real LLM chats: pipeline vs max(direct to the same server, xllamacpp's own server), tokens/s",
+            na
+            or f"{_num(ratio11, '.2f')}x ({llm_tp.get('chats')} chats of <= {llm_tp.get('max_tokens')} tokens, "
+            f"{llm_tp.get('in_flight')} in flight on {llm_tp.get('slots')} slots, median of {llm_tp.get('rounds')}: "
+            f"pipeline {_num(llm_tp.get('pipeline_tps'), '.0f')}, direct {_num(llm_tp.get('direct_tps'), '.0f')}, "
+            f"xllamacpp {_num(llm_tp.get('xllamacpp_tps'), '.0f')} tokens/s; slots busy "
+            f"{_num(llm_tp.get('pipeline_slots_busy'), '.0%')} / {_num(llm_tp.get('direct_slots_busy'), '.0%')} / "
+            f"{_num(llm_tp.get('xllamacpp_slots_busy'), '.0%')})",
+            ">= 0.95x",
+            NA if na else _verdict(None if ratio11 is None else ratio11 >= 0.95),
+        )
+    )
     batch = r.get("batch") or {}
     na = _unavailable(batch)
     ratio4 = batch.get("ratio_to_ideal")
