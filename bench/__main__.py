@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="smaller runs (about 6-8 minutes: a 10,000-file batch)"
     )
     parser.add_argument(
-        "--scale", action="store_true", help="only the batch rows, with 100,000 files (about 20-25 minutes)"
+        "--scale", action="store_true", help="only the batch rows, with 100,000 files (about 25-30 minutes)"
     )
     parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON to FILE")
     parser.add_argument("--no-original", action="store_true", help="skip the original Gleitzeit 0.0.5")
