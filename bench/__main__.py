@@ -4,7 +4,9 @@
    activity, server and worker), the original Gleitzeit 0.0.5 (its own venv, not durable);
 2. a fan-out of trivial tasks: tasks per second, same three;
 3. durable ``client.chat()`` vs a direct ``ollama`` call to the same (fixed-latency) LLM double;
-4. ``batch_process`` over many files against a fixed-latency double vs the ideal wall time;
+4. ``batch_process`` over many files against a fixed-latency double vs the ideal wall time
+   (10,000 files; ``--scale``: 100,000, and only rows 4, 4b and 5);
+4b. the same kind of batch on two ``gleitzeit worker`` processes vs one, each worker's cap the limit;
 5. the worker's peak memory during 4;
 6. ``gleitzeit test``: 100 cases of a 5-task pipeline in one invocation (wall and per-case time);
 7. repeated `gleitzeit run` of a 3-task python pipeline: wall time minus the workflow's own duration;
@@ -56,6 +58,13 @@ class Config:
     batch_items: int = 10_000
     batch_latency_ms: float = 100.0
     batch_concurrent: int = 20
+    # Row 4b: 16 activities per worker (each chunk then runs one file at a time: 2 x 16 <= MAX_LANES),
+    # the batch and the double allowing 32; 200 ms calls, so that two workers need 160 files/s, well
+    # within what the engine does on 2 busy cores (~170/s in row 4): the workers' cap is the limit.
+    batch_workers_items: int = 10_000
+    batch_workers_latency_ms: float = 200.0
+    batch_per_worker: int = 16
+    scale: bool = False  # rows 4, 4b and 5 only (``--scale``)
     repeat_runs: int = 10  # ~15-25 s: in the quick run too
     llm_server: bool = True
     quick_llm: bool = False
@@ -77,14 +86,16 @@ class Config:
 
 
 FULL = Config()
+# ``--scale``: 100,000 files in row 4 (~500 s ideal, and as long again for its direct yardstick).
+SCALE = Config(batch_items=100_000, scale=True, cli_start_rounds=0)
 QUICK = Config(
     chain_reps=3,
     fanout_python=200,
     fanout_reps=1,
     chat_calls=40,
     compat_calls=30,
-    batch_items=1000,
     quick_llm=True,
+    batch_workers_items=5_000,  # row 4b: ~1 + ~0.5 minutes (10,000 in the full and --scale runs)
     cli_start_rounds=5,
     pool_tasks=100,
     llm_chats=16,
@@ -112,7 +123,7 @@ def _guard(name: str, log: Callable[[str], None], fn: Callable[[], Any]) -> Any:
 
 def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Every benchmark of ``cfg``; returns the results dict (what --json writes)."""
-    from bench.client_bench import measure_batch, measure_chat
+    from bench.client_bench import measure_chat
     from bench.common import bench_server
     from bench.compat_bench import measure_compat
     from bench.engine import measure_engines, measure_metrics_cost, measure_results_fanout
@@ -130,6 +141,11 @@ def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
         # First, before the dev server and workers load the machine: interpreters starting.
         log("CLI start (9): gleitzeit --help and validate vs python -c 'import yaml, pydantic'")
         results["cli_start"] = _guard("cli_start", log, lambda: measure_cli_start(cfg.cli_start_rounds, log))
+    if cfg.scale:
+        with bench_server() as server:
+            _batch_rows(cfg, server, results, log)
+        results["machine"]["load_after"] = _load()
+        return results
     with bench_server() as server:
         log("engines (1, 2): Gleitzeit vs hand-written Temporal")
         results["engine"] = _guard(
@@ -224,20 +240,7 @@ def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
                     measure_llm_throughput(server, chats=cfg.llm_chats, rounds=cfg.llm_rounds, log=log)
                 ),
             )
-        log("batch (4, 5)")
-        results["batch"] = _guard(
-            "batch",
-            log,
-            lambda: asyncio.run(
-                measure_batch(
-                    server,
-                    items=cfg.batch_items,
-                    latency_ms=cfg.batch_latency_ms,
-                    max_concurrent=cfg.batch_concurrent,
-                    log=log,
-                )
-            ),
-        )
+        _batch_rows(cfg, server, results, log)
     if cfg.original:
         from bench.original import run_original
 
@@ -275,6 +278,42 @@ def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
     return results
 
 
+def _batch_rows(cfg: Config, server: Any, results: dict[str, Any], log: Callable[[str], None]) -> None:
+    """Rows 4, 5 (one worker vs the ideal, its peak memory) and 4b (two workers vs one)."""
+    from bench.client_bench import measure_batch, measure_batch_workers
+
+    log(f"batch of {cfg.batch_items:,} files (4, 5)")
+    results["batch"] = _guard(
+        "batch",
+        log,
+        lambda: asyncio.run(
+            measure_batch(
+                server,
+                items=cfg.batch_items,
+                latency_ms=cfg.batch_latency_ms,
+                max_concurrent=cfg.batch_concurrent,
+                log=log,
+            )
+        ),
+    )
+    if not cfg.batch_workers_items:
+        return
+    log(f"batch of {cfg.batch_workers_items:,} files on two workers vs one (4b)")
+    results["batch_workers"] = _guard(
+        "batch_workers",
+        log,
+        lambda: asyncio.run(
+            measure_batch_workers(
+                server,
+                items=cfg.batch_workers_items,
+                latency_ms=cfg.batch_workers_latency_ms,
+                per_worker=cfg.batch_per_worker,
+                log=log,
+            )
+        ),
+    )
+
+
 def _load() -> list[float] | None:
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -284,14 +323,19 @@ def _load() -> list[float] | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller runs (about 3 minutes)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller runs (about 6-8 minutes: a 10,000-file batch)"
+    )
+    parser.add_argument(
+        "--scale", action="store_true", help="only the batch rows, with 100,000 files (about 25-30 minutes)"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON to FILE")
     parser.add_argument("--no-original", action="store_true", help="skip the original Gleitzeit 0.0.5")
     parser.add_argument(
         "--no-llm-server", action="store_true", help="skip the real-model LLM benchmarks (tokens/s, row 11)"
     )
     args = parser.parse_args(argv)
-    cfg = QUICK if args.quick else FULL
+    cfg = SCALE if args.scale else QUICK if args.quick else FULL
     cfg = Config(**{**asdict(cfg), "original": not args.no_original, "llm_server": not args.no_llm_server})
 
     def log(message: str) -> None:
@@ -303,9 +347,15 @@ def main(argv: list[str] | None = None) -> int:
     from bench.report import render
 
     table = render(results)
+    if args.scale:  # only the batch rows ran: the ratio table's header and rows 4, 4b and 5
+        lines = table.splitlines()
+        start = next((i for i, line in enumerate(lines) if line.startswith("| ratio")), 0)
+        table = "\n".join(
+            lines[start : start + 2] + [ln for ln in lines[start + 2 :] if ln[:4] in ("| 4.", "| 4b", "| 5.")]
+        )
     print(table)
     print(
-        f"\n{'quick' if args.quick else 'full'} run, {results['seconds']:.0f} s, {results['machine']['cpus']} CPUs, "
+        f"\n{'scale' if args.scale else 'quick' if args.quick else 'full'} run, {results['seconds']:.0f} s, {results['machine']['cpus']} CPUs, "
         f"load {results['machine']['load']} -> {results['machine']['load_after']}"
     )
     if args.json:

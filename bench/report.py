@@ -235,7 +235,9 @@ def render(r: dict[str, Any]) -> str:
             f"{_num(batch.get('ideal_s'), '.1f')} s = items x {batch.get('latency_ms')} ms / "
             f"{batch.get('max_concurrent')}; {batch.get('failed')} failed; floor: direct ollama calls "
             f"{_num(batch.get('direct_ratio_to_ideal'), '.2f')}x, ours {_num(batch.get('ratio_to_direct'), '.2f')}x "
-            "of that)",
+            f"of that; {batch.get('requests')} requests, {batch.get('requested_twice')} files twice; "
+            f"{batch.get('runs')} runs (continue-as-new), at most {batch.get('max_history_events')} events / "
+            f"{_num((batch.get('max_history_bytes') or 0) / 1_048_576, '.1f')} MB of history each)",
             "<= 1.2x",
             NA
             if na
@@ -244,6 +246,17 @@ def render(r: dict[str, Any]) -> str:
                 _within(batch.get("direct_ratio_to_ideal"), 1.2),
                 "calling ollama directly",
             ),
+        )
+    )
+    items, twice = batch.get("items"), batch.get("requested_twice")
+    once = None if twice is None else (batch.get("completed") == batch.get("requests") == items and not twice)
+    targets.append(
+        (
+            "4. every file's result there, each file requested once",
+            na
+            or f"{batch.get('completed')} results, {batch.get('requests')} requests of {items} files, {twice} twice",
+            "all, once",
+            NA if na else _verdict(once),
         )
     )
     peak = batch.get("worker_peak_rss_mb")
@@ -255,6 +268,24 @@ def render(r: dict[str, Any]) -> str:
             NA if na else _verdict(None if peak is None else peak < 500),
         )
     )
+    workers = r.get("batch_workers") or {}
+    if workers:
+        na = _unavailable(workers)
+        ratio4b = workers.get("ratio")
+        targets.append(
+            (
+                "4b. the same batch on two worker processes vs one",
+                na
+                or f"{_num(ratio4b, '.2f')}x ({workers.get('items')} items of {workers.get('latency_ms')} ms, "
+                f"{workers.get('per_worker')} per worker, {workers.get('max_concurrent')} in the batch and "
+                f"the double: one worker {_num(workers.get('one_worker_s'), '.1f')} s (ideal "
+                f"{_num(workers.get('ideal_one_s'), '.1f')}), two {_num(workers.get('two_workers_s'), '.1f')} s "
+                f"(ideal {_num(workers.get('ideal_two_s'), '.1f')}); {workers.get('failed')} failed, "
+                f"{workers.get('requested_twice')} files twice)",
+                "<= 0.6x",
+                NA if na else _verdict(_within(ratio4b, 0.6)),
+            )
+        )
     repeat = r.get("repeat") or {}
     na = _unavailable(repeat)
     overhead = repeat.get("overhead_p95_s")

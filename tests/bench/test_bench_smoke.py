@@ -27,6 +27,9 @@ TINY = Config(
     batch_items=20,
     batch_latency_ms=1,
     batch_concurrent=5,
+    batch_workers_items=12,
+    batch_workers_latency_ms=1,
+    batch_per_worker=2,
     repeat_runs=2,
     llm_server=False,
     pipeline_test_cases=3,
@@ -59,6 +62,9 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
     assert set(results["pool"]["served"]) == {"one", "two"}, results["pool"]
     if results["batch"].get("available"):
         assert results["batch"]["completed"] == 20 and results["batch"]["failed"] == 0
+        assert (results["batch"]["requests"], results["batch"]["requested_twice"]) == (20, 0)
+        workers = results["batch_workers"]
+        assert workers["completed"] == [12, 12] and workers["requested_twice"] == 0, workers
 
     table = render(results)
     assert results["pipeline_tests"]["passed"] == 3, results["pipeline_tests"]
@@ -69,6 +75,7 @@ def test_tiny_benchmark_run_renders_every_row() -> None:
         "2. fan-out",
         "3. durable chat",
         "4. batch_process",
+        "4b. the same batch on two worker processes",
         "5. worker peak",
         "6. gleitzeit test",
         "7. repeated",

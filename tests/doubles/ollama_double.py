@@ -20,7 +20,8 @@ subprocess for benchmarks::
     python -m tests.doubles.ollama_double --port 11500 --latency-ms 5
 
 A running double is also controlled over HTTP: ``POST /_double/faults`` (a fault's fields as JSON),
-``GET /_double/requests``, ``POST /_double/reset``.
+``GET /_double/requests`` (``GET /_double/texts``: only each request's path and prompt text),
+``POST /_double/reset``.
 """
 
 from __future__ import annotations
@@ -489,6 +490,8 @@ class OllamaDouble:
             await self._json(writer, 200, asdict(fault), None)
         elif path == "/_double/requests":
             await self._json(writer, 200, [asdict(r) for r in self.requests], None)
+        elif path == "/_double/texts":  # [path, text] of each request: a 100,000-file batch's, cheaply
+            await self._json(writer, 200, [[r.path, r.text] for r in self.requests], None)
         elif path == "/_double/reset" and method == "POST":
             self.reset()
             await self._json(writer, 200, {"reset": True}, None)

@@ -106,6 +106,8 @@ def test_runs_as_a_subprocess() -> None:
             client.chat(model="smollm2", messages=USER)
         assert client.chat(model="smollm2", messages=USER).done
         assert len(httpx.get(f"{url}/_double/requests", timeout=5).json()) == 2
+        texts = httpx.get(f"{url}/_double/texts", timeout=5).json()
+        assert [path for path, _ in texts] == ["/api/chat"] * 2 and texts[0][1] == texts[1][1]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
