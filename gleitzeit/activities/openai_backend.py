@@ -18,15 +18,19 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import openai
 from temporalio.exceptions import ApplicationError
 
 from gleitzeit.activities.common import heartbeating, heartbeats_covered, non_retryable, retryable
 from gleitzeit.config import Settings
 from gleitzeit.dsl.params import EmbedParams, LlmParams, TextParams
+
+# The openai package takes ~0.8 s to import: only a task with provider openai pays it, not every
+# process that builds a worker (`gleitzeit run`, `gleitzeit worker`, a native client; bench row 7).
+if TYPE_CHECKING:
+    import openai
 
 __all__ = ["OpenAIBackend", "OpenAIFinal", "translate_openai_error"]
 
@@ -52,6 +56,8 @@ def translate_openai_error(exc: BaseException, model: str, base_url: str) -> App
     """An ``openai`` failure as a retryable or non-retryable ApplicationError."""
     if isinstance(exc, ApplicationError):
         return exc
+    import openai
+
     if isinstance(exc, openai.APIStatusError):
         status, text = exc.status_code, exc.message
         if status == 404:
@@ -110,6 +116,8 @@ class OpenAIBackend:
         clients = self._clients.setdefault(asyncio.get_running_loop(), {})
         client = clients.get((base_url, key or _NO_KEY))
         if client is None:
+            import openai
+
             client = openai.AsyncOpenAI(
                 base_url=base_url,
                 api_key=key or _NO_KEY,
