@@ -29,6 +29,7 @@ __all__ = [
     "NotAvailable",
     "bench_server",
     "free_port",
+    "listening_subprocess",
     "median",
     "ollama_double",
     "percentile",
@@ -71,6 +72,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 class BenchServer:
     settings: Settings
     data_dir: Path
+    pid: int | None = None  # the dev server's process (its CPU is part of what an engine costs)
 
 
 @contextlib.contextmanager
@@ -88,11 +90,45 @@ def bench_server(**overrides: Any) -> Iterator[BenchServer]:
         **overrides,
     )
     try:
-        start_dev_server(settings, headless=True)
-        yield BenchServer(settings, data_dir)
+        dev = start_dev_server(settings, headless=True)
+        yield BenchServer(settings, data_dir, dev.pid)
     finally:
         stop_dev_server(settings)
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def listening_subprocess(
+    args: Sequence[str], port: int, what: str, wait_s: float = 30.0
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``python args...`` in a subprocess (from the repository root), yielded once it listens on
+    ``port`` and stopped afterwards; NotAvailable naming ``what`` if it exits or does not listen within
+    ``wait_s`` seconds."""
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise NotAvailable(f"{what} exited with code {proc.returncode}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            time.sleep(0.05)
+        else:
+            raise NotAvailable(f"{what} did not listen within {wait_s:.0f} s")
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @contextlib.contextmanager
@@ -101,37 +137,6 @@ def ollama_double(latency_ms: float, max_parallel: int | None = None) -> Iterato
     the rest, as Ollama does; None: no limit); yields its URL."""
     port = free_port()
     parallel = ["--max-parallel", str(max_parallel)] if max_parallel else []
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.doubles.ollama_double",
-            "--port",
-            str(port),
-            "--latency-ms",
-            str(latency_ms),
-            *parallel,
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise NotAvailable(f"the OllamaDouble exited with code {proc.returncode}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-            time.sleep(0.05)
-        else:
-            raise NotAvailable("the OllamaDouble did not answer within 30 s")
+    args = ["-m", "tests.doubles.ollama_double", "--port", str(port), "--latency-ms", str(latency_ms)]
+    with listening_subprocess([*args, *parallel], port, "the OllamaDouble"):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

@@ -1,4 +1,5 @@
-"""The yardstick: a minimal hand-written Temporal workflow running the same ``python.execute`` activity.
+"""The yardstick: a minimal hand-written Temporal workflow running the same activity (``python.execute``,
+or ``llm.chat`` for the LLM fan-out).
 
 What an engineer would write without Gleitzeit: a loop of ``execute_activity`` calls for the chain, a
 semaphore and ``gather`` for the fan-out. No YAML, references, progress or summaries: the difference to
@@ -26,13 +27,18 @@ class HandInput(BaseModel):
     n: int
     cap: int = 50
     parameters: dict[str, Any] = Field(default_factory=dict)
+    # The activity every task runs (its method name), and per-task parameters where they differ
+    # (task i gets ``task_parameters[i]``; the LLM fan-out of row 11 asks a different question each).
+    activity: str = "python.execute"
+    task_parameters: list[dict[str, Any]] = Field(default_factory=list)
     # False: the fan-out returns None per task, as one would whose results (1,000 x 10 KB, row 12)
     # are over the 2 MiB a workflow result may be; they stay in the history.
     keep_results: bool = True
 
 
 def _task(i: int, inp: HandInput) -> TaskInput:
-    return TaskInput(task_id=f"t{i}", method="python/execute", parameters=inp.parameters)
+    parameters = inp.task_parameters[i] if inp.task_parameters else inp.parameters
+    return TaskInput(task_id=f"t{i}", method=inp.activity.replace(".", "/"), parameters=parameters)
 
 
 @workflow.defn(name="BenchHandChain")
@@ -62,7 +68,7 @@ class HandFanOut:
         async def one(i: int) -> Any:
             async with slots:
                 result = await workflow.execute_activity(
-                    "python.execute",
+                    inp.activity,
                     _task(i, inp),
                     activity_id=f"t{i}",
                     start_to_close_timeout=ACTIVITY_TIMEOUT,

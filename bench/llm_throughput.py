@@ -9,6 +9,8 @@ tokens each), ``in_flight`` at a time:
 - pipeline: one workflow of ``chats`` independent ``llm/chat`` tasks with ``max_parallel: in_flight``, run by
   ``GleitzeitClient`` and an in-process worker on the benchmark's dev server, against the embedded LLM server
   (``gleitzeit llm serve``, a subprocess);
+- temporal: the floor of any engine on Temporal: a hand-written workflow (``bench.handwritten.HandFanOut``)
+  running the same ``llm.chat`` activity ``in_flight`` at a time, on the same worker and server;
 - direct: the official ``ollama`` AsyncClient to the same embedded server;
 - xllamacpp: the official ``openai`` AsyncClient to llama.cpp's own HTTP server (``xllamacpp.Server`` in a
   subprocess, built with the embedded server's parameters: same slots, context, threads).
@@ -17,7 +19,9 @@ Both servers have ``slots`` parallel slots (the embedded server's default, ``DEF
 llama.cpp's continuous batching: requests in flight beyond the slots wait in llama.cpp's queue. Tokens are
 counted from the answers (``eval_count``, ``usage.completion_tokens``), never assumed. Rounds alternate the
 order of the three sides so that the machine's noise hits them alike; the figures are medians over rounds.
-The target: pipeline tokens/s >= 0.95x the better of the two direct figures.
+The target: pipeline tokens/s >= 0.95x the better of the two direct figures. On a machine whose cores
+llama.cpp's threads use, every engine's own CPU (worker, Temporal server) is taken from them: the temporal
+side shows how much of a miss any Temporal workflow pays too.
 """
 
 from __future__ import annotations
@@ -27,8 +31,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,13 +39,14 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, BenchServer, NotAvailable, free_port, median
+from bench.common import BenchServer, free_port, listening_subprocess, median
+from bench.handwritten import HAND_WORKFLOWS, HandFanOut, HandInput
 from gleitzeit.llm_server.options import DEFAULT_CTX_PER_SLOT, DEFAULT_PARALLEL, DEFAULT_THREADS
 
 __all__ = ["SIDES", "completion_tokens", "fan_out", "measure_llm_throughput", "server_seconds"]
 
 MODEL = "smollm2:135m"
-SIDES = ("pipeline", "direct", "xllamacpp")
+SIDES = ("pipeline", "temporal", "direct", "xllamacpp")
 TARGET = 0.95
 SEED = 1
 
@@ -172,6 +175,25 @@ async def _pipeline(gz: Any, chats: int, tokens: int, in_flight: int, rnd: int) 
     return wall, [completion_tokens(a) for a in answers], [server_seconds(a) for a in answers]
 
 
+async def _temporal(
+    client: Any, task_queue: str, chats: int, tokens: int, in_flight: int, rnd: int
+) -> Answers:
+    tasks = fan_out(chats, tokens, in_flight, rnd)["tasks"]
+    inp = HandInput(
+        n=chats, cap=in_flight, activity="llm.chat", task_parameters=[t["parameters"] for t in tasks]
+    )
+    started = time.perf_counter()
+    answers = await client.execute_workflow(
+        HandFanOut.run,
+        inp,
+        id=f"bench-hand-llm-{uuid.uuid4().hex[:8]}",
+        task_queue=task_queue,
+        request_eager_start=True,
+    )
+    wall = time.perf_counter() - started
+    return wall, [completion_tokens(a) for a in answers], [server_seconds(a) for a in answers]
+
+
 def _cpu_s(pid: int | None = None) -> float:
     """CPU seconds (user + system) used so far by process ``pid`` (Linux /proc), or by this one: what
     each side costs in CPU, which on a 2-core machine is taken from llama.cpp's threads."""
@@ -190,32 +212,9 @@ def _xllamacpp_server(slots: int, ctx: int, threads: int) -> Iterator[tuple[str,
     """llama.cpp's own HTTP server (``xllamacpp.Server``) in a subprocess, as the embedded server builds
     its one (backend.py); yields its URL and process id."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.llm_throughput", "--serve-xllamacpp", str(port), str(slots), str(ctx)]
-        + [str(threads)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise NotAvailable(f"xllamacpp's server exited with code {proc.returncode}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-            time.sleep(0.1)
-        else:
-            raise NotAvailable("xllamacpp's server did not listen within 120 s")
+    args = ["-m", "bench.llm_throughput", "--serve-xllamacpp", str(port), str(slots), str(ctx), str(threads)]
+    with listening_subprocess(args, port, "xllamacpp's server", wait_s=120) as proc:
         yield f"http://127.0.0.1:{port}", proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _serve_xllamacpp(port: int, slots: int, ctx: int, threads: int) -> None:
@@ -253,7 +252,9 @@ async def measure_llm_throughput(
     """Tokens/s of each side, medians over ``rounds`` rounds in alternating order, and the ratio."""
     from gleitzeit.client.client import GleitzeitClient
     from gleitzeit.llm_server.serving import llm_backend_available
+    from gleitzeit.services.connection import connect
     from gleitzeit.services.llm import start_llm_server
+    from gleitzeit.worker.build import build_worker
 
     ok, hint = llm_backend_available()
     if not ok:
@@ -271,7 +272,12 @@ async def measure_llm_throughput(
     figures: dict[str, list[dict[str, float]]] = {side: [] for side in SIDES}
     try:
         with _xllamacpp_server(slots, DEFAULT_CTX_PER_SLOT, threads) as (xurl, xpid):
-            server_pid = {"pipeline": handle.pid, "direct": handle.pid, "xllamacpp": xpid}
+            server_pid = {
+                "pipeline": handle.pid,
+                "temporal": handle.pid,
+                "direct": handle.pid,
+                "xllamacpp": xpid,
+            }
             settings = server.settings.model_copy(
                 update={
                     "ollama_host": handle.url,
@@ -280,11 +286,16 @@ async def measure_llm_throughput(
                     "task_queue": f"bench-llm-{uuid.uuid4().hex[:6]}",
                 }
             )
-            async with GleitzeitClient(
-                mode="native", settings=settings, native_config={"worker": "always"}
-            ) as gz:
+            # One in-process worker runs both engines' workflows (the pipeline's and the hand-written).
+            client = await connect(settings)
+            async with (
+                build_worker(client, settings, extra_workflows=HAND_WORKFLOWS),
+                GleitzeitClient(mode="native", settings=settings, native_config={"worker": "never"}) as gz,
+            ):
+                queue = settings.task_queue
                 runs: dict[str, Callable[[int, int], Any]] = {
                     "pipeline": lambda n, r: _pipeline(gz, n, tokens, in_flight, r),
+                    "temporal": lambda n, r: _temporal(client, queue, n, tokens, in_flight, r),
                     "direct": lambda n, r: _direct(handle.url, n, tokens, in_flight, r),
                     "xllamacpp": lambda n, r: _xllamacpp(xurl, n, tokens, in_flight, r),
                 }
@@ -292,13 +303,14 @@ async def measure_llm_throughput(
                     await runs[side](min(in_flight, chats), -1)
                 for rnd in range(rounds):
                     # Rotate the order each round: every side goes first, second and last in turn.
-                    order = SIDES[rnd % 3 :] + SIDES[: rnd % 3]
+                    order = SIDES[rnd % len(SIDES) :] + SIDES[: rnd % len(SIDES)]
                     for side in order:
-                        cpu0 = _cpu_s(), _cpu_s(server_pid[side])
+                        cpu0 = _cpu_s(), _cpu_s(server_pid[side]), _cpu_s(server.pid)
                         wall, counts, busy = await runs[side](chats, rnd)
                         row = {
                             "bench_cpu_s": _cpu_s() - cpu0[0],
                             "server_cpu_s": _cpu_s(server_pid[side]) - cpu0[1],
+                            "temporal_cpu_s": _cpu_s(server.pid) - cpu0[2] if server.pid else float("nan"),
                             "wall_s": wall,
                             "tokens": sum(counts),
                             "tokens_per_s": sum(counts) / wall,
@@ -322,18 +334,23 @@ async def measure_llm_throughput(
         "rows": figures,
     }
     for side in SIDES:
-        for key in ("tokens_per_s", "tokens", "slots_busy", "bench_cpu_s", "server_cpu_s"):
+        for key in ("tokens_per_s", "tokens", "slots_busy", "bench_cpu_s", "temporal_cpu_s", "server_cpu_s"):
             result[f"{side}_{'tps' if key == 'tokens_per_s' else key}"] = median(
                 [f[key] for f in figures[side]]
             )
     best = max(result["direct_tps"], result["xllamacpp_tps"])
     result["ratio"] = result["pipeline_tps"] / best if best else None
+    result["vs_temporal"] = (
+        result["pipeline_tps"] / result["temporal_tps"] if result["temporal_tps"] else None
+    )
+    result["temporal_ratio"] = result["temporal_tps"] / best if best else None
     result["direct_vs_xllamacpp"] = (
         result["direct_tps"] / result["xllamacpp_tps"] if result["xllamacpp_tps"] else None
     )
     log(
         f"  pipeline {result['pipeline_tps']:.1f}, direct {result['direct_tps']:.1f}, xllamacpp "
-        f"{result['xllamacpp_tps']:.1f} tokens/s: {result['ratio']:.2f}x of the better direct figure"
+        f"{result['xllamacpp_tps']:.1f} tokens/s: {result['ratio']:.2f}x of the better direct figure "
+        f"(the hand-written Temporal workflow {result['temporal_tps']:.1f}, {result['temporal_ratio']:.2f}x)"
     )
     return result
 
@@ -381,14 +398,21 @@ def main(argv: list[str] | None = None) -> int:
         f"SmolLM2-135M, {r['chats']} chats of <= {r['max_tokens']} tokens, {r['slots']} slots, "
         f"{r['in_flight']} in flight, {r['threads']} threads, median of {r['rounds']} rounds"
     )
-    print(f"{'':12}{'tokens':>8}{'tokens/s':>10}{'slots busy':>12}{'CPU s: bench':>14}{'server':>8}")
+    print(
+        f"{'':12}{'tokens':>8}{'tokens/s':>10}{'slots busy':>12}{'CPU s: bench':>14}{'temporal':>10}"
+        f"{'LLM server':>12}"
+    )
     for side in SIDES:
         print(
             f"{side:12}{r[f'{side}_tokens']:8.0f}{r[f'{side}_tps']:10.1f}{r[f'{side}_slots_busy']:12.0%}"
-            f"{r[f'{side}_bench_cpu_s']:14.1f}{r[f'{side}_server_cpu_s']:8.1f}"
+            f"{r[f'{side}_bench_cpu_s']:14.1f}{r[f'{side}_temporal_cpu_s']:10.1f}{r[f'{side}_server_cpu_s']:12.1f}"
         )
     verdict = "met" if r["ratio"] >= TARGET else "NOT met"
     print(f"pipeline / max(direct, xllamacpp) = {r['ratio']:.2f}x (target >= {TARGET}: {verdict})")
+    print(
+        f"hand-written Temporal workflow / max(direct, xllamacpp) = {r['temporal_ratio']:.2f}x; "
+        f"pipeline / hand-written = {r['vs_temporal']:.2f}x"
+    )
     print(f"direct / xllamacpp = {r['direct_vs_xllamacpp']:.2f}x")
     return 0
 

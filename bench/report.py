@@ -219,7 +219,9 @@ def render(r: dict[str, Any]) -> str:
             f"pipeline {_num(llm_tp.get('pipeline_tps'), '.0f')}, direct {_num(llm_tp.get('direct_tps'), '.0f')}, "
             f"xllamacpp {_num(llm_tp.get('xllamacpp_tps'), '.0f')} tokens/s; slots busy "
             f"{_num(llm_tp.get('pipeline_slots_busy'), '.0%')} / {_num(llm_tp.get('direct_slots_busy'), '.0%')} / "
-            f"{_num(llm_tp.get('xllamacpp_slots_busy'), '.0%')})",
+            f"{_num(llm_tp.get('xllamacpp_slots_busy'), '.0%')}; the yardstick, a hand-written Temporal workflow "
+            f"of the same activity: {_num(llm_tp.get('temporal_tps'), '.0f')} tokens/s, "
+            f"{_num(llm_tp.get('temporal_ratio'), '.2f')}x)",
             ">= 0.95x",
             NA if na else _verdict(None if ratio11 is None else ratio11 >= 0.95),
         )

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from temporalio.exceptions import ApplicationError
 
-from gleitzeit.activities.common import heartbeating, heartbeats_covered, non_retryable, retryable
+from gleitzeit.activities.common import heartbeating, non_retryable, retryable
 from gleitzeit.config import Settings
 from gleitzeit.dsl.params import EmbedParams, LlmParams, TextParams
 
@@ -140,12 +140,12 @@ class OpenAIBackend:
         client, base_url = self._client(params)
         kwargs = _chat_kwargs(params, model, [_openai_message(m) for m in messages])
         started = time.perf_counter()
-        stream = publish is not None or not heartbeats_covered()
         try:
-            if not stream:
-                answer = await client.chat.completions.create(
-                    **kwargs, timeout=timeout, extra_headers={"X-Request-Id": request_id}
-                )
+            if publish is None:  # streamed only for a listener, as LlmActivities._stream_text says why
+                async with heartbeating():
+                    answer = await client.chat.completions.create(
+                        **kwargs, timeout=timeout, extra_headers={"X-Request-Id": request_id}
+                    )
                 choice = answer.choices[0] if answer.choices else None
                 text = (choice.message.content if choice else None) or ""
                 usage = answer.usage
@@ -177,8 +177,7 @@ class OpenAIBackend:
                         text = c.delta.content or "" if c.delta else ""
                         if text:
                             pieces.append(text)
-                            if publish is not None:
-                                publish(text)
+                            publish(text)
             final.total_duration = int((time.perf_counter() - started) * 1e9)
             return "".join(pieces), final
         except Exception as exc:

@@ -306,14 +306,15 @@ async def supervise(
     deadline = loop.time() + timeout
     try:
         while True:
-            if heartbeat is not None:
-                heartbeat(progress())
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False, None
             done, _ = await asyncio.wait({task}, timeout=min(HEARTBEAT_INTERVAL, remaining))
             if task in done:
                 return True, task.result()
+            # The first beat after one interval, not at the start (see activities.common.heartbeating).
+            if heartbeat is not None:
+                heartbeat(progress())
     finally:
         if not task.done():
             task.cancel()

@@ -261,7 +261,9 @@ async def test_auto_uses_docker_when_the_engine_answers(identity: dict[str, Any]
     assert result.executor == "docker"
 
 
-async def test_cancelling_the_activity_removes_the_container(identity: dict[str, Any]) -> None:
+async def test_cancelling_the_activity_removes_the_container(
+    identity: dict[str, Any], quick_heartbeats: float
+) -> None:
     env = ActivityEnvironment()
     beats: list[Any] = []
     env.on_heartbeat = lambda *details: beats.append(details)

@@ -295,7 +295,9 @@ async def test_a_timeout_kills_a_background_child_of_a_forked_script() -> None:
     assert await _gone(child)
 
 
-async def test_a_zygote_killed_mid_task_fails_it_retryably_and_the_next_task_works() -> None:
+async def test_a_zygote_killed_mid_task_fails_it_retryably_and_the_next_task_works(
+    quick_heartbeats: float,
+) -> None:
     code = textwrap.dedent(
         """
         import subprocess, sys, time
@@ -332,7 +334,7 @@ async def test_a_zygote_killed_mid_task_fails_it_retryably_and_the_next_task_wor
     assert result.result == zygote_pid() != old_zygote
 
 
-async def test_cancelling_a_forked_script_kills_its_group() -> None:
+async def test_cancelling_a_forked_script_kills_its_group(quick_heartbeats: float) -> None:
     code = "import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\ntime.sleep(600)\n"
     beats: list[dict[str, Any]] = []
     task = asyncio.create_task(

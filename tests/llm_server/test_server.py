@@ -264,3 +264,41 @@ def test_request_log_records_each_request(llm_server: LlmServer) -> None:
     assert len(mine) == 1
     assert mine[0]["path"] == "/api/chat" and mine[0]["model"] == "smollm2"
     assert isinstance(mine[0]["hash"], str) and len(mine[0]["hash"]) == 16
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_client_that_goes_away_frees_its_slot(llm_server: LlmServer, stream: bool) -> None:
+    # Every slot asked for 1,500 tokens of counting (minutes of work), then the callers go away, as a
+    # cancelled task's activity does: the next question must not wait for those answers' last tokens.
+    client = ollama.AsyncClient(host=llm_server.url, timeout=TIMEOUT)
+
+    async def count(i: int) -> None:
+        if stream:
+            async for _ in await client.generate(
+                model="smollm2",
+                prompt=f"{i}, {i + 1}, {i + 2},",
+                raw=True,
+                stream=True,
+                options={"num_predict": 1500, "temperature": 0},
+            ):
+                pass
+        else:
+            await client.generate(
+                model="smollm2",
+                prompt=f"{i}, {i + 1}, {i + 2},",
+                raw=True,
+                options={"num_predict": 1500, "temperature": 0},
+            )
+
+    callers = [asyncio.create_task(count(i)) for i in range(4)]
+    await asyncio.sleep(2.0)  # all four are generating
+    assert not any(c.done() for c in callers)
+    for c in callers:
+        c.cancel()
+    await asyncio.gather(*callers, return_exceptions=True)
+    fresh = ollama.AsyncClient(host=llm_server.url, timeout=TIMEOUT)
+    # Four answers of 1,500 tokens take minutes on these cores; a freed slot answers in about a second.
+    answer = await asyncio.wait_for(
+        fresh.generate(model="smollm2", prompt="Say hi.", options={"num_predict": 4}), 30
+    )
+    assert answer.done

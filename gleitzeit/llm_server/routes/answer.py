@@ -3,9 +3,12 @@ Ollama does, then run it and answer streamed (NDJSON) or collected."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from gleitzeit.llm_server.backend import BackendError, LlamaBackend
@@ -56,7 +59,15 @@ async def fit_context(
     llama["max_tokens"] = min(num_predict, room) if bounded_answer and num_predict else room
 
 
+async def _gone(request: Request) -> None:
+    """Returns when the client has gone away. The body is read already, so the next ASGI message is
+    the disconnect."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
 async def respond(
+    request: Request,
     backend: LlamaBackend,
     llama: dict[str, Any],
     *,
@@ -66,7 +77,11 @@ async def respond(
     started: float,
 ) -> Response:
     """Run ``llama`` (messages -> chat template, prompt -> raw) and answer in /api/chat's shape
-    when ``chat`` else in /api/generate's."""
+    when ``chat`` else in /api/generate's.
+
+    A client that goes away stops its generation, as with Ollama: a stream notices at its next write;
+    a collected answer is watched for the disconnect (Gleitzeit's LLM tasks ask for collected answers,
+    and a cancelled task must free its slot, not hold it until the answer's last token)."""
     translator = OllamaStreamTranslator(name, chat=chat, started=started)
     chunks = backend.stream(llama, chat="messages" in llama)
     try:
@@ -78,15 +93,27 @@ async def respond(
         return error(exc.status, str(exc))
 
     if not stream:
-        try:
+
+        async def collect() -> None:
             if first is not None:
                 translator.feed(first)
                 async for chunk in chunks:
                     translator.feed(chunk)
+
+        collecting, watching = asyncio.ensure_future(collect()), asyncio.ensure_future(_gone(request))
+        try:
+            await asyncio.wait({collecting, watching}, return_when=asyncio.FIRST_COMPLETED)
+            if not collecting.done():  # the client went away: nobody will read the answer
+                collecting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await collecting
+                return Response(status_code=499)
+            collecting.result()
         except BackendError as exc:
             return error(exc.status, str(exc))
         finally:
-            await chunks.aclose()
+            watching.cancel()
+            await chunks.aclose()  # sets the backend's stop flag: llama.cpp ends the request
         return JSONResponse(translator.final(include_text=True))
 
     async def lines() -> AsyncIterator[bytes]:

@@ -30,5 +30,5 @@ async def chat(request: Request, backend: Backend) -> Response:
     llama: dict[str, Any] = {"messages": messages, **sampling, **format_to_llama(body.get("format"))}
     await fit_context(backend, llama, num_predict, num_ctx, chat=True)
     return await respond(
-        backend, llama, name=name, chat=True, stream=body.get("stream", True), started=started
+        request, backend, llama, name=name, chat=True, stream=body.get("stream", True), started=started
     )

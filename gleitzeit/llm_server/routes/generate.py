@@ -52,5 +52,5 @@ async def generate(request: Request, backend: Backend) -> Response:
         is_chat = True
     await fit_context(backend, llama, num_predict, num_ctx, chat=is_chat)
     return await respond(
-        backend, llama, name=name, chat=False, stream=body.get("stream", True), started=started
+        request, backend, llama, name=name, chat=False, stream=body.get("stream", True), started=started
     )
