@@ -15,8 +15,9 @@
 9. CLI start: ``gleitzeit --help`` and ``gleitzeit validate`` of a 5-task file vs
    ``python -c "import yaml, pydantic"`` (bench/cli_start.py);
 10. a fan-out of 200 chat tasks over two LLM hosts (a pool) vs one: throughput ratio;
-11. real LLM throughput: 64 short SmolLM2 chats through a pipeline vs sent directly to the embedded
-    server vs xllamacpp's own server, aggregate tokens/s (bench/llm_throughput.py);
+11. real LLM throughput: 64 short SmolLM2 chats through a pipeline vs a hand-written Temporal workflow
+    vs sent directly to the embedded server vs xllamacpp's own server, aggregate tokens/s
+    (bench/llm_throughput.py);
 12. a fan-out of 1,000 python tasks (max_parallel 50) returning 10 KB each: end-to-end time and history
     size vs the hand-written workflow running the same activity;
 plus the embedded LLM server's tokens/s vs the same model in-process (bench/llm_server.py).
@@ -232,7 +233,9 @@ def run_all(cfg: Config, log: Callable[[str], None] = print) -> dict[str, Any]:
         if cfg.llm_server and cfg.llm_chats:
             from bench.llm_throughput import measure_llm_throughput
 
-            log(f"real LLM throughput (11): {cfg.llm_chats} chats, pipeline vs direct vs xllamacpp's server")
+            log(
+                f"real LLM throughput (11): {cfg.llm_chats} chats, pipeline vs hand-written vs direct vs xllamacpp's server"
+            )
             results["llm_throughput"] = _guard(
                 "llm_throughput",
                 log,

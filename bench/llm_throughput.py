@@ -18,7 +18,7 @@ tokens each), ``in_flight`` at a time:
 Both servers have ``slots`` parallel slots (the embedded server's default, ``DEFAULT_PARALLEL``) and run
 llama.cpp's continuous batching: requests in flight beyond the slots wait in llama.cpp's queue. Tokens are
 counted from the answers (``eval_count``, ``usage.completion_tokens``), never assumed. Rounds alternate the
-order of the three sides so that the machine's noise hits them alike; the figures are medians over rounds.
+order of the sides so that the machine's noise hits them alike; the figures are medians over rounds.
 The target: pipeline tokens/s >= 0.95x the better of the two direct figures. On a machine whose cores
 llama.cpp's threads use, every engine's own CPU (worker, Temporal server) is taken from them: the temporal
 side shows how much of a miss any Temporal workflow pays too.
