@@ -19,17 +19,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio.api.enums.v1 import PendingWorkflowTaskState
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from gleitzeit.config import Settings, WorkerMode
 from gleitzeit.services.connection import connect
 from gleitzeit.services.liveness import WorkerLiveness, waiting_message, worker_liveness
 from gleitzeit.services.temporal_dev import DevServer, ensure_dev_server, is_local_address
-from gleitzeit.worker.build import build_worker
+
+if TYPE_CHECKING:
+    from temporalio.worker import Worker
 
 __all__ = ["PROGRESS_GRACE", "LocalRuntime", "WorkerMode", "live_pollers"]
 
@@ -136,6 +137,11 @@ class LocalRuntime:
 
     async def start_worker(self, why: str | None = None) -> Worker:
         assert self.client is not None
+        # Imported here: building a worker imports every activity (ollama, docker, the executors),
+        # ~0.6 s that a run handed to a worker already polling (`gleitzeit dev`, `gleitzeit worker`)
+        # does not need.
+        from gleitzeit.worker.build import build_worker
+
         self.worker = build_worker(self.client, self.settings, **self.worker_kwargs)
         self._worker_task = asyncio.create_task(self.worker.run())
         self.waiting = None
