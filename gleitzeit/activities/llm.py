@@ -181,8 +181,8 @@ class LlmActivities:
         CLI's live output, a streaming compat endpoint); otherwise the answer comes in one response
         and the heartbeats only say the call is alive. A stream costs CPU on both sides for every
         token (a chunk written, woken up for and parsed), and where the LLM server shares the cores,
-        that CPU is taken from its threads: 64 streamed chats of 32 tokens on the embedded server
-        got 74-91 tokens/s vs 96-97 unstreamed, the same minutes (bench row 11).
+        that CPU is taken from its threads: 64 direct chats of 32 tokens to the embedded server got
+        74-91 tokens/s streamed vs 96-97 collected, alternating (docs/performance.md, row 11).
         """
         asked, model = str(params.model or ""), self._model(params)
         pieces: list[str] = []
