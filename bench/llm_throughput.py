@@ -115,6 +115,11 @@ def server_seconds(answer: Any) -> float:
 Answers = tuple[float, list[int], list[float]]
 
 
+def _answers(wall: float, answers: list[Any]) -> Answers:
+    """A side's wall seconds with each answer's tokens and server seconds."""
+    return wall, [completion_tokens(a) for a in answers], [server_seconds(a) for a in answers]
+
+
 async def _bounded(n: int, in_flight: int, one: Callable[[int], Any]) -> Answers:
     """Wall seconds, the tokens and the server seconds of ``n`` calls of ``one(i)``, ``in_flight`` at a
     time."""
@@ -127,7 +132,7 @@ async def _bounded(n: int, in_flight: int, one: Callable[[int], Any]) -> Answers
     started = time.perf_counter()
     answers = await asyncio.gather(*(call(i) for i in range(n)))
     wall = time.perf_counter() - started
-    return wall, [completion_tokens(a) for a in answers], [server_seconds(a) for a in answers]
+    return _answers(wall, answers)
 
 
 async def _direct(url: str, chats: int, tokens: int, in_flight: int, rnd: int) -> Answers:
@@ -172,7 +177,7 @@ async def _pipeline(gz: Any, chats: int, tokens: int, in_flight: int, rnd: int) 
     results = await gz.run_workflow(fan_out(chats, tokens, in_flight, rnd), timeout=1800)
     wall = time.perf_counter() - started
     answers = [results[f"chat{i}"] for i in range(chats)]
-    return wall, [completion_tokens(a) for a in answers], [server_seconds(a) for a in answers]
+    return _answers(wall, answers)
 
 
 async def _temporal(
@@ -191,7 +196,7 @@ async def _temporal(
         request_eager_start=True,
     )
     wall = time.perf_counter() - started
-    return wall, [completion_tokens(a) for a in answers], [server_seconds(a) for a in answers]
+    return _answers(wall, answers)
 
 
 def _cpu_s(pid: int | None = None) -> float:
